@@ -1,0 +1,64 @@
+"""Queue-depth sensors that launch an ingestion run once a batch of messages waits."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from mlops_demo.broker import BrokerUnavailable
+from mlops_demo.jobs import get_all_daily_machine_statuses_job, get_all_readings_job
+from mlops_demo.resources import RabbitMQResource
+from mlops_demo.settings import get_settings
+from mlops_demo.streams import READINGS, STATUSES, Stream
+
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def queue_depth_sensor(
+    name: str, job: dg.UnresolvedAssetJobDefinition, stream: Stream
+) -> dg.SensorDefinition:
+    """A sensor requesting `job` when `stream`'s queue holds at least the minimum batch."""
+
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=get_settings().sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Launches {job.name} when the {stream.name} queue holds a full batch.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext, rabbitmq: RabbitMQResource):
+        in_flight = context.instance.get_run_records(
+            dg.RunsFilter(job_name=job.name, statuses=IN_FLIGHT), limit=1
+        )
+        if in_flight:
+            run = in_flight[0].dagster_run
+            return dg.SkipReason(
+                f"run {run.run_id[:8]} of {job.name} is {run.status.value.lower()}; "
+                "waiting for it to finish before requesting another"
+            )
+        queue = rabbitmq.queue_name(stream)
+        try:
+            depth = rabbitmq.queue_depth(stream)
+        except BrokerUnavailable as exc:
+            return dg.SkipReason(f"{exc}; trying again on the next tick")
+        minimum = get_settings().min_batch
+        if depth < minimum:
+            return dg.SkipReason(
+                f"queue {queue!r} holds {depth} messages; a run starts at {minimum}"
+            )
+        context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job.name}")
+        return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})
+
+    return _sensor
+
+
+min_number_of_readings_sensor = queue_depth_sensor(
+    "min_number_of_readings_sensor", get_all_readings_job, READINGS
+)
+min_number_of_machine_statuses_sensor = queue_depth_sensor(
+    "min_number_of_machine_statuses_sensor", get_all_daily_machine_statuses_job, STATUSES
+)

@@ -1,0 +1,87 @@
+"""Runtime settings, read from environment variables in this one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+READINGS_STORE_FILE = "cleaned_readings.jsonl"
+STATUSES_STORE_FILE = "cleaned_daily_statuses.jsonl"
+READINGS_QUARANTINE_FILE = "quarantined_readings.jsonl"
+STATUSES_QUARANTINE_FILE = "quarantined_daily_statuses.jsonl"
+LANDING_DIR = "landing"
+MODELS_DIR = "trained-models"
+REGISTRY_FILE = "registry.json"
+
+
+class SettingsError(ValueError):
+    """A setting from the environment has a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker_url: str
+    readings_queue: str
+    statuses_queue: str
+    min_batch: int
+    sensor_interval_seconds: int
+    data_dir: Path
+    executor: str
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+EXECUTORS = ("in_process", "multiprocess")
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or allowed[0]
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def get_settings() -> Settings:
+    """Read the settings now, so a changed environment is seen without re-importing anything."""
+    data_dir = Path(os.environ.get("MLOPS_DATA_DIR") or REPO_ROOT).expanduser()
+    if not data_dir.is_absolute():
+        # A relative setting would follow whatever folder `dagster dev` was started in.
+        data_dir = REPO_ROOT / data_dir
+    return Settings(
+        broker_url=os.environ.get("MLOPS_BROKER_URL") or DEFAULT_BROKER_URL,
+        readings_queue=os.environ.get("MLOPS_READINGS_QUEUE") or "readings",
+        statuses_queue=os.environ.get("MLOPS_STATUSES_QUEUE") or "daily_statuses",
+        min_batch=_positive_int("MLOPS_MIN_BATCH", 500),
+        sensor_interval_seconds=_positive_int("MLOPS_SENSOR_INTERVAL_SECONDS", 5),
+        data_dir=data_dir.resolve(),
+        executor=_choice("MLOPS_EXECUTOR", EXECUTORS),
+    )
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
