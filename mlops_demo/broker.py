@@ -50,8 +50,13 @@ def channel(
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or repr(exc)
-    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+    # pika nests the socket error two levels deep; the innermost one says what happened.
+    while True:
+        inner = getattr(exc, "exception", None) or (exc.args[0] if exc.args else None)
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def declare(ch, queue: str) -> int:

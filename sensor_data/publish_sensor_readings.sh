@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Publishes the next 500 readings each time you type 'more'; 'quit' or Ctrl+D ends it.
+# Options are passed on: --source FILE.csv, --seed N, --url URL, -T SECONDS, -o OFFSET.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_python.sh"
+exec "$python" -m mlops_demo.publishing readings --interactive "$@"
