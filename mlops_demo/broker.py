@@ -39,7 +39,8 @@ def channel(
         ) from None
     try:
         yield connection.channel()
-    except _BROKER_ERRORS as exc:
+    # Only pika's own errors: an OSError here comes from the caller's work (a full disk, say).
+    except pika.exceptions.AMQPError as exc:
         raise BrokerUnavailable(
             f"lost the RabbitMQ broker at {redact_url(url)} ({_describe(exc)})"
         ) from exc

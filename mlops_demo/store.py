@@ -34,7 +34,8 @@ class IngestCounts:
 
 
 def canonical_line(record: dict) -> bytes:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    """The record's one stored form, without its newline."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 _UDI_PREFIX = b'{"UDI":'
@@ -128,7 +129,7 @@ class JsonlStore:
                         continue
                     quarantined_bodies.add(digest)
                     bad.append(quarantine_line(body, reason))
-                append_durably(self.path, b"".join(good))
+                append_durably(self.path, b"".join(line + b"\n" for line in good))
                 append_durably(self.quarantine_path, b"".join(bad))
                 landing.remove(batch)
                 stored += len(good)

@@ -1,0 +1,60 @@
+"""The code location loads, and its asset, job and sensor names are exactly the product's."""
+
+import subprocess
+import sys
+
+import dagster as dg
+
+from mlops_demo.definitions import defs
+from mlops_demo.settings import REPO_ROOT
+
+INGESTION_ASSETS = {
+    "sensor_readings",
+    "cleaned_readings",
+    "historic_readings",
+    "daily_machine_statuses",
+    "cleaned_daily_statuses",
+    "historic_daily_statuses",
+}
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_asset_names_and_groups():
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {name for name, group in groups.items() if group == "ingestion"} == INGESTION_ASSETS
+
+
+def test_job_names_and_selections():
+    readings = defs.resolve_job_def("get_all_readings_job")
+    statuses = defs.resolve_job_def("get_all_daily_machine_statuses_job")
+    assert {k.to_user_string() for k in readings.asset_layer.selected_asset_keys} == {
+        "sensor_readings",
+        "cleaned_readings",
+        "historic_readings",
+    }
+    assert {k.to_user_string() for k in statuses.asset_layer.selected_asset_keys} == {
+        "daily_machine_statuses",
+        "cleaned_daily_statuses",
+        "historic_daily_statuses",
+    }
+
+
+def test_sensor_names_run_by_default():
+    sensors = {sensor.name: sensor for sensor in defs.sensors}
+    for name in ("min_number_of_readings_sensor", "min_number_of_machine_statuses_sensor"):
+        assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
+        assert sensors[name].minimum_interval_seconds == 5
+
+
+def test_dagster_cli_finds_the_project_instance_from_the_root_and_from_the_package_folder():
+    dagster = [sys.executable, "-m", "dagster", "definitions", "validate"]
+    for cwd in (REPO_ROOT, REPO_ROOT / "mlops_demo"):
+        # A shell sets PWD; the .env files build DAGSTER_HOME from it.
+        env = {"PATH": "/usr/bin:/bin", "PWD": str(cwd)}
+        result = subprocess.run(dagster, cwd=cwd, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "Validation successful for code location mlops_demo" in result.stdout + result.stderr
