@@ -7,7 +7,7 @@ unacked messages are redelivered, and landed batches wait for the next `cleaned_
 
 from __future__ import annotations
 
-from typing import TypedDict
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -17,7 +17,8 @@ from mlops_demo.streams import READINGS, STATUSES, Stream
 GROUP = "ingestion"
 
 
-class StoreSummary(TypedDict):
+@dataclass(frozen=True)
+class StoreSummary:
     """What a historic_* asset hands downstream: where the store is and how many rows it holds."""
 
     path: str

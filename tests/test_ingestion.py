@@ -1,0 +1,189 @@
+"""Ingestion through real Dagster runs and the real broker: counts, bad input, duplicates, crashes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from mlops_demo import broker, ingestion
+from mlops_demo import records as r
+from mlops_demo.cleaning import MAX_BODY_BYTES
+from mlops_demo.resources import DataDirResource, RabbitMQResource
+from mlops_demo.simulator import simulate
+
+pytestmark = pytest.mark.broker
+
+READINGS_CHAIN = [
+    ingestion.sensor_readings,
+    ingestion.cleaned_readings,
+    ingestion.historic_readings,
+]
+STATUSES_CHAIN = [
+    ingestion.daily_machine_statuses,
+    ingestion.cleaned_daily_statuses,
+    ingestion.historic_daily_statuses,
+]
+RESOURCES = {"rabbitmq": RabbitMQResource(), "data": DataDirResource()}
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    [materialization] = result.asset_materializations_for_node(asset)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def _publish(url: str, queue: str, messages: list[dict]) -> None:
+    broker.publish(url, queue, [json.dumps(m).encode() for m in messages])
+
+
+def _store_udis(path: Path) -> list[int]:
+    return [json.loads(line)[r.UDI] for line in path.read_bytes().splitlines()]
+
+
+def test_both_streams_ingest_fully(env, instance, broker_url, queues):
+    records = simulate(1200)
+    _publish(broker_url, queues["readings"], [r.reading_of(x) for x in records])
+    _publish(broker_url, queues["statuses"], [r.status_of(x) for x in records[:700]])
+    readings = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    statuses = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    assert _metadata(readings, "sensor_readings")["messages_received"] == 1200
+    assert _metadata(readings, "cleaned_readings") | {"store": None, "quarantine": None} == {
+        "messages_received": 1200,
+        "records_stored": 1200,
+        "duplicates_dropped": 0,
+        "records_quarantined": 0,
+        "store_total_rows": 1200,
+        "store": None,
+        "quarantine": None,
+    }
+    assert readings.output_for_node("historic_readings") == ingestion.StoreSummary(
+        path=str(env / "cleaned_readings.jsonl"), rows=1200
+    )
+    assert _metadata(statuses, "cleaned_daily_statuses")["store_total_rows"] == 700
+    lines = (env / "cleaned_readings.jsonl").read_bytes().splitlines()
+    assert [json.loads(line) for line in lines] == [r.reading_of(x) for x in records]
+    assert broker.queue_depth(broker_url, queues["readings"]) == 0
+
+
+BAD_BODIES = {
+    "invalid JSON": b"{oops",
+    "a non-object": b"[1]",
+    "missing fields": json.dumps({"UDI": 1}).encode(),
+    "wrong types": json.dumps({**r.reading_of(simulate(1)[0]), r.TORQUE: "high"}).encode(),
+    "NaN": json.dumps({**r.reading_of(simulate(1)[0]), r.TORQUE: float("nan")}).encode(),
+    "infinity": json.dumps({**r.reading_of(simulate(1)[0]), r.TORQUE: float("inf")}).encode(),
+    "temperature": json.dumps({**r.reading_of(simulate(1)[0]), r.AIR_TEMPERATURE: 20.0}).encode(),
+    "negative speed": json.dumps({**r.reading_of(simulate(1)[0]), r.ROTATIONAL_SPEED: -1}).encode(),
+    "unknown type": json.dumps({**r.reading_of(simulate(1)[0]), r.TYPE: "Z"}).encode(),
+    "bad UDI": json.dumps({**r.reading_of(simulate(1)[0]), r.UDI: -3}).encode(),
+    "oversized": b'{"UDI": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}',
+    "non-UTF-8": b'{"UDI": 1, "Type": "\xff"}',
+    "changed content": json.dumps({**r.reading_of(simulate(1)[0]), r.TORQUE: 99.9}).encode(),
+}
+
+
+def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, broker_url, queues):
+    good = [r.reading_of(x) for x in simulate(5)]
+    _publish(broker_url, queues["readings"], good)
+    dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    broker.publish(broker_url, queues["readings"], list(BAD_BODIES.values()))
+    result = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    assert result.success
+    meta = _metadata(result, "cleaned_readings")
+    assert (meta["records_stored"], meta["records_quarantined"]) == (0, len(BAD_BODIES))
+    quarantined = [
+        json.loads(line) for line in (env / "quarantined_readings.jsonl").read_bytes().splitlines()
+    ]
+    assert len(quarantined) == len(BAD_BODIES)
+    for entry, body in zip(quarantined, BAD_BODIES.values(), strict=True):
+        assert entry["reason"]
+        kept = entry.get("body", "").encode() if "body" in entry else None
+        assert kept == body or entry.get("body_base64")
+    assert quarantined[-1]["reason"] == "UDI 1 is already stored with different content"
+    assert _store_udis(env / "cleaned_readings.jsonl") == [1, 2, 3, 4, 5]
+
+
+def test_republished_messages_are_not_stored_twice(env, instance, broker_url, queues):
+    messages = [r.status_of(x) for x in simulate(500)]
+    _publish(broker_url, queues["statuses"], messages)
+    dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    _publish(broker_url, queues["statuses"], messages)
+    result = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    meta = _metadata(result, "cleaned_daily_statuses")
+    assert (meta["records_stored"], meta["duplicates_dropped"], meta["store_total_rows"]) == (
+        0,
+        500,
+        500,
+    )
+
+
+def _job_process(env: Path, job: str, cwd: Path) -> subprocess.Popen:
+    """A real `dagster job execute` run of the code location, in its own process."""
+    environment = {**os.environ, "DAGSTER_HOME": str(cwd)}
+    (cwd / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "job",
+            "execute",
+            "-m",
+            "mlops_demo.definitions",
+            "-j",
+            job,
+        ],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def test_a_run_killed_mid_batch_loses_and_doubles_nothing(env, broker_url, queues, tmp_path):
+    total = 40_000
+    _publish(broker_url, queues["readings"], [r.reading_of(x) for x in simulate(total)])
+    run = _job_process(env, "get_all_readings_job", tmp_path)
+    landing = env / "landing" / "readings"
+    deadline = time.monotonic() + 120
+    while not list(landing.glob("*.batch")):
+        assert time.monotonic() < deadline, "the run never landed a batch"
+        assert run.poll() is None, run.stderr.read().decode()[-2000:]
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert broker.queue_depth(broker_url, queues["readings"]) > 0, "killed too late to mean much"
+
+    rerun = _job_process(env, "get_all_readings_job", tmp_path)
+    assert rerun.wait(180) == 0, rerun.stderr.read().decode()[-3000:]
+    udis = _store_udis(env / "cleaned_readings.jsonl")
+    assert sorted(udis) == list(range(1, total + 1))
+    assert not list(landing.glob("*"))
+
+
+def test_two_concurrent_runs_of_one_stream_split_the_work_cleanly(
+    env, broker_url, queues, tmp_path
+):
+    total = 20_000
+    _publish(broker_url, queues["statuses"], [r.status_of(x) for x in simulate(total)])
+    homes = [tmp_path / "a", tmp_path / "b"]
+    runs = []
+    for home in homes:
+        home.mkdir()
+        runs.append(_job_process(env, "get_all_daily_machine_statuses_job", home))
+    for run in runs:
+        assert run.wait(180) == 0, run.stderr.read().decode()[-3000:]
+    assert sorted(_store_udis(env / "cleaned_daily_statuses.jsonl")) == list(range(1, total + 1))
+    assert broker.queue_depth(broker_url, queues["statuses"]) == 0
