@@ -5,8 +5,6 @@
 unacked messages are redelivered, and landed batches wait for the next `cleaned_*` run.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """Dagster resources: the broker and the data directory, both defaulting to the settings."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +7,7 @@ import dagster as dg
 
 from mlops_demo import broker
 from mlops_demo.landing import LandingArea
+from mlops_demo.registry import ModelRegistry
 from mlops_demo.settings import LANDING_DIR, get_settings
 from mlops_demo.store import JsonlStore
 from mlops_demo.streams import Stream
@@ -49,3 +48,6 @@ class DataDirResource(dg.ConfigurableResource):
 
     def landing(self, stream: Stream) -> LandingArea:
         return LandingArea(self.path / LANDING_DIR / stream.name)
+
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.path)

@@ -1,8 +1,9 @@
 """Queue-depth sensors that launch an ingestion run once a batch of messages waits."""
 
-from __future__ import annotations
-
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,  # what define_asset_job returns; dagster exports no public name
+)
 
 from mlops_demo.broker import BrokerUnavailable
 from mlops_demo.jobs import get_all_daily_machine_statuses_job, get_all_readings_job
@@ -19,7 +20,7 @@ IN_FLIGHT = [
 
 
 def queue_depth_sensor(
-    name: str, job: dg.UnresolvedAssetJobDefinition, stream: Stream
+    name: str, job: UnresolvedAssetJobDefinition, stream: Stream
 ) -> dg.SensorDefinition:
     """A sensor requesting `job` when `stream`'s queue holds at least the minimum batch."""
 

@@ -60,6 +60,15 @@ def quarantine_line(body: bytes, reason: str) -> bytes:
     return json.dumps(entry, ensure_ascii=False).encode() + b"\n"
 
 
+def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Every record stored at path; a torn last line (a writer died mid-line) is ignored."""
+    try:
+        lines = complete_lines(path.read_bytes()).splitlines()
+    except FileNotFoundError:
+        lines = []
+    return pd.DataFrame.from_records([json.loads(line) for line in lines], columns=list(columns))
+
+
 class JsonlStore:
     def __init__(self, path: Path, quarantine_path: Path):
         self.path = path
@@ -78,9 +87,7 @@ class JsonlStore:
             return 0
 
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
-        """Every stored record; a torn last line (a writer died mid-line) is ignored."""
-        rows = [json.loads(line) for line in self._lines()]
-        return pd.DataFrame.from_records(rows, columns=list(columns))
+        return read_records(self.path, columns)
 
     def quarantined(self) -> list[dict]:
         try:

@@ -1,4 +1,4 @@
-"""The broker helpers against the real RabbitMQ: confirmed publishing, depth, ack-after-write drain."""
+"""Broker helpers on the real RabbitMQ: confirmed publishing, depth, ack-after-write drain."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The broker provisioning script: its first branch on the real broker, its last branch's message."""
+"""The broker provisioning script: its first branch on the real broker, its last one's message."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""Ingestion through real Dagster runs and the real broker: counts, bad input, duplicates, crashes."""
+"""Ingestion in real Dagster runs on the real broker: counts, bad input, duplicates, crashes."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""The publishers against the real broker: exact bodies, offsets, CSV sources and the 'more' prompt."""
+"""Publishers on the real broker: exact bodies, offsets, CSV sources and the 'more' prompt."""
 
 import csv
 import json

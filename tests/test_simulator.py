@@ -1,5 +1,6 @@
-"""The simulator: deterministic records that follow the documented rules and resemble the real data."""
+"""The simulator: deterministic records that follow the documented rules and resemble real data."""
 
+import itertools
 import math
 
 import pandas as pd
@@ -69,7 +70,7 @@ def test_machines_that_break_no_rule_do_not_fail():
 
 def test_tool_is_replaced_inside_the_wear_window():
     wear = [rec[r.TOOL_WEAR] for rec in sim.simulate(20_000)]
-    peaks = [w for w, nxt in zip(wear, wear[1:], strict=False) if nxt < w]
+    peaks = [w for w, nxt in itertools.pairwise(wear) if nxt < w]
     assert len(peaks) > 100
     assert min(peaks) >= 200 and max(peaks) <= 240 + 5
 

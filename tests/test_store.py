@@ -111,7 +111,7 @@ def test_abandoned_partial_batches_are_removed(area):
 
 def test_files_are_not_writable_by_other_users(area, sample_records, tmp_path):
     store, landing = area
-    landing.land(_bodies(sample_records[:2]) + [b"x"])
+    landing.land([*_bodies(sample_records[:2]), b"x"])
     store.ingest(landing, validate_reading)
     write_atomically(tmp_path / "atomic.json", b"{}")
     append_durably(tmp_path / "appended", b"x\n")
