@@ -60,3 +60,12 @@ def env(monkeypatch, tmp_path: Path, broker_url: str, queues: dict[str, str]) ->
 @pytest.fixture(scope="session")
 def sample_records() -> list[dict]:
     return simulate(2000)
+
+
+@pytest.fixture
+def instance():
+    """A real Dagster instance (SQLite storage in a temporary folder)."""
+    import dagster as dg
+
+    with dg.instance_for_test() as instance:
+        yield instance

@@ -22,10 +22,33 @@ def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
 
 
+GROUPS = {
+    "ingestion": INGESTION_ASSETS,
+    "model_training": {
+        "joined_cleaned_readings_and_statuses",
+        "training_data",
+        "test_data",
+        "trained_model",
+    },
+    "deployment": {"production_model_candidates", "deployed_model"},
+    "inference": {"devices_at_risk"},
+}
+
+
 def test_asset_names_and_groups():
     graph = defs.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert {name for name, group in groups.items() if group == "ingestion"} == INGESTION_ASSETS
+    assert groups == {asset: group for group, assets in GROUPS.items() for asset in assets}
+
+
+def test_automation_covers_candidates_and_devices_at_risk_only():
+    graph = defs.resolve_asset_graph()
+    automated = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).automation_condition is not None
+    }
+    assert automated == {"production_model_candidates", "devices_at_risk"}
 
 
 def test_job_names_and_selections():
@@ -43,9 +66,25 @@ def test_job_names_and_selections():
     }
 
 
+def test_training_job_and_its_stopped_schedule():
+    job = defs.resolve_job_def("train_ml_model")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == GROUPS[
+        "model_training"
+    ]
+    [schedule] = defs.schedules
+    assert (schedule.name, schedule.job_name) == ("train_ml_model_schedule", "train_ml_model")
+    assert schedule.cron_schedule == "*/10 * * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
 def test_sensor_names_run_by_default():
     sensors = {sensor.name: sensor for sensor in defs.sensors}
-    for name in ("min_number_of_readings_sensor", "min_number_of_machine_statuses_sensor"):
+    assert set(sensors) == {
+        "min_number_of_readings_sensor",
+        "min_number_of_machine_statuses_sensor",
+        "default_automation_condition_sensor",
+    }
+    for name in sensors:
         assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
         assert sensors[name].minimum_interval_seconds == 5
 

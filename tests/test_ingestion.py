@@ -32,12 +32,6 @@ STATUSES_CHAIN = [
 RESOURCES = {"rabbitmq": RabbitMQResource(), "data": DataDirResource()}
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     [materialization] = result.asset_materializations_for_node(asset)
     return {key: value.value for key, value in materialization.metadata.items()}

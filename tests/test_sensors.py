@@ -11,12 +11,6 @@ from mlops_demo.sensors import min_number_of_machine_statuses_sensor, min_number
 pytestmark = pytest.mark.broker
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
 def _tick(sensor, instance, url: str, queues: dict[str, str]):
     resource = RabbitMQResource(
         url=url, readings_queue=queues["readings"], statuses_queue=queues["statuses"]
