@@ -1,0 +1,59 @@
+"""Shared by the benchmarks: private queues and fast setup publishing on the real broker."""
+
+import json
+import os
+import time
+import uuid
+
+import pika
+
+from mlops_demo import broker
+from mlops_demo import records as r
+from mlops_demo.settings import get_settings
+from mlops_demo.simulator import simulate
+
+
+def private_queue(prefix: str) -> str:
+    return f"bench_{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def broker_url() -> str:
+    return get_settings().broker_url
+
+
+def reading_bodies(n: int) -> list[bytes]:
+    return [json.dumps(r.reading_of(x)).encode() for x in simulate(n)]
+
+
+def fill_queue(url: str, queue: str, bodies: list[bytes]) -> None:
+    """Setup only: publish without per-message confirms, then wait until the broker holds all."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    broker.declare(channel, queue)
+    for body in bodies:
+        channel.basic_publish("", queue, body, properties=broker.PERSISTENT)
+    connection.close()
+    deadline = time.monotonic() + 120
+    while broker.queue_depth(url, queue) < len(bodies):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the broker never held {len(bodies)} messages in {queue}")
+        time.sleep(0.2)
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def cleanup(url: str, *queues: str) -> None:
+    for queue in queues:
+        broker.delete_queue(url, queue)
+
+
+def cpu_note() -> str:
+    return f"{os.cpu_count()} cores"

@@ -1,0 +1,120 @@
+"""Ingestion throughput and peak memory: the real ingestion job against a raw pika loop.
+
+    .venv/bin/python bench/ingest.py [--sizes 10000 100000]
+
+For each size, the same reading bodies are queued twice on private queues of the same broker:
+one queue is drained by `get_all_readings_job` (queue -> landing batch -> validated, deduplicated
+JSONL store, all fsync'd before acks), the other by a raw pika consumer with prefetch 1000 that
+appends bodies to a file and fsyncs and acks every 1,000. Each side runs in a fresh process so
+its peak RSS is its own. Setup publishing is not timed.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pika
+from _common import (
+    broker_url,
+    cleanup,
+    fill_queue,
+    peak_rss_mb,
+    private_queue,
+    ratio,
+    reading_bodies,
+)
+
+RAW_BATCH = 1000
+
+
+def _raw_child(url: str, queue: str, out: Path) -> dict:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    total = channel.queue_declare(queue, durable=True).method.message_count
+    channel.basic_qos(prefetch_count=RAW_BATCH)
+    started = time.perf_counter()
+    done = 0
+    with open(out, "ab") as f:
+        for method, _props, body in channel.consume(queue, inactivity_timeout=1.0):
+            if method is None:
+                break
+            f.write(body + b"\n")
+            done += 1
+            if done % RAW_BATCH == 0 or done == total:
+                f.flush()
+                os.fsync(f.fileno())
+                channel.basic_ack(method.delivery_tag, multiple=True)
+            if done == total:
+                break
+    seconds = time.perf_counter() - started
+    channel.cancel()
+    connection.close()
+    return {"seconds": seconds, "messages": done, "peak_rss_mb": peak_rss_mb()}
+
+
+def _job_child(url: str, queue: str, data_dir: Path) -> dict:
+    os.environ.update(
+        MLOPS_BROKER_URL=url, MLOPS_READINGS_QUEUE=queue, MLOPS_DATA_DIR=str(data_dir)
+    )
+    import dagster as dg
+
+    from mlops_demo.definitions import defs
+
+    job = defs.resolve_job_def("get_all_readings_job")
+    with dg.instance_for_test() as instance:
+        started = time.perf_counter()
+        result = job.execute_in_process(instance=instance)
+        seconds = time.perf_counter() - started
+    assert result.success
+    rows = len((data_dir / "cleaned_readings.jsonl").read_bytes().splitlines())
+    return {"seconds": seconds, "messages": rows, "peak_rss_mb": peak_rss_mb()}
+
+
+def _in_child(kind: str, url: str, queue: str, path: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, url, queue, str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, url, queue, path = sys.argv[2:6]
+        child = _raw_child if kind == "raw" else _job_child
+        print(json.dumps(child(url, queue, Path(path))))
+        return 0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    sizes = parser.parse_args().sizes
+    url = broker_url()
+    print(f"{'messages':>9} {'side':<16} {'msg/s':>9} {'seconds':>8} {'peak MB':>8}")
+    for n in sizes:
+        bodies = reading_bodies(n)
+        raw_queue, job_queue = private_queue("raw"), private_queue("job")
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                fill_queue(url, raw_queue, bodies)
+                fill_queue(url, job_queue, bodies)
+                raw = _in_child("raw", url, raw_queue, Path(tmp) / "raw.jsonl")
+                job = _in_child("job", url, job_queue, Path(tmp))
+            finally:
+                cleanup(url, raw_queue, job_queue)
+        for side, figures in (("raw pika loop", raw), ("ingestion job", job)):
+            assert figures["messages"] == n, f"{side} handled {figures['messages']} of {n}"
+            rate = n / figures["seconds"]
+            print(f"{n:>9,} {side:<16} {rate:>9,.0f} {figures['seconds']:>8.2f} "
+                  f"{figures['peak_rss_mb']:>8.0f}")  # fmt: skip
+        print(f"{n:>9,} {'ratio job/raw':<16} {ratio(raw['seconds'], job['seconds']):>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
