@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,15 +74,22 @@ class JsonlStore:
         self.path = path
         self.quarantine_path = quarantine_path
 
-    def _lines(self) -> list[bytes]:
+    def _stream_lines(self) -> Iterator[bytes]:
+        """Complete lines without their newline, read in a stream so memory stays flat."""
         try:
-            return complete_lines(self.path.read_bytes()).splitlines()
+            f = open(self.path, "rb")  # noqa: SIM115 (closed by the with below)
         except FileNotFoundError:
-            return []
+            return
+        with f:
+            for line in f:
+                if line.endswith(b"\n"):
+                    yield line[:-1]
 
     def row_count(self) -> int:
+        """Complete lines in the store, counted in blocks so a large store costs no memory."""
         try:
-            return complete_lines(self.path.read_bytes()).count(b"\n")
+            with open(self.path, "rb") as f:
+                return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
         except FileNotFoundError:
             return 0
 
@@ -106,7 +113,7 @@ class JsonlStore:
             repair_tail(self.path)
             repair_tail(self.quarantine_path)
             landing.remove_abandoned_partials()
-            index = {_udi_of_line(line): hash(line) for line in self._lines()}
+            index = {_udi_of_line(line): hash(line) for line in self._stream_lines()}
             quarantined_bodies = {entry["body_sha256"] for entry in self.quarantined()}
             received = stored = duplicates = quarantined = batches = 0
             for batch in landing.batches():

@@ -1,0 +1,79 @@
+"""The JSONL store at scale: ingest a batch into a store that already holds a million rows.
+
+    .venv/bin/python bench/store.py [--rows 1000000] [--batch 10000]
+
+Builds a store of `--rows` canonical reading lines, then times `JsonlStore.ingest` of one landed
+batch of new readings (half of them repeats of stored UDIs, to exercise the dedupe), in a fresh
+process so its peak RSS is its own. Dedupe builds one index per ingest in a single pass over the
+file; it never re-reads the file per message.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import peak_rss_mb
+
+from mlops_demo import records as r
+from mlops_demo.cleaning import validate_reading
+from mlops_demo.landing import LandingArea
+from mlops_demo.simulator import iter_records
+from mlops_demo.store import JsonlStore, canonical_line
+
+
+def _child(directory: Path) -> dict:
+    store = JsonlStore(directory / "store.jsonl", directory / "quarantine.jsonl")
+    started = time.perf_counter()
+    counts = store.ingest(LandingArea(directory / "landing"), validate_reading)
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "stored": counts.stored,
+        "duplicates": counts.duplicates,
+        "total": counts.total_rows,
+    }
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(_child(Path(sys.argv[2]))))
+        return 0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        records = iter_records()
+        started = time.perf_counter()
+        with open(directory / "store.jsonl", "wb") as f:
+            for _ in range(args.rows):
+                f.write(canonical_line(r.reading_of(next(records))) + b"\n")
+        built = time.perf_counter() - started
+        size_mb = (directory / "store.jsonl").stat().st_size / 1e6
+        repeats = [r.reading_of(x) for x in _tail(args.rows, args.batch // 2)]
+        new = [r.reading_of(next(records)) for _ in range(args.batch - len(repeats))]
+        LandingArea(directory / "landing").land([json.dumps(m).encode() for m in repeats + new])
+        result = subprocess.run([sys.executable, __file__, "--child", tmp], capture_output=True,
+                                text=True, check=True)  # fmt: skip
+        figures = json.loads(result.stdout)
+    print(f"store of {args.rows:,} rows ({size_mb:.0f} MB, built in {built:.0f} s)")
+    print(f"ingest of {args.batch:,} messages: {figures['seconds']:.2f} s, "
+          f"{args.batch / figures['seconds']:,.0f} msg/s, peak {figures['peak_rss_mb']:.0f} MB; "
+          f"stored {figures['stored']:,}, duplicates {figures['duplicates']:,}, "
+          f"total rows {figures['total']:,}")  # fmt: skip
+    return 0
+
+
+def _tail(rows: int, n: int) -> list[dict]:
+    from mlops_demo.simulator import simulate
+
+    return simulate(n, offset=rows - n)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
