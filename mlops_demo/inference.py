@@ -13,6 +13,14 @@ from mlops_demo.resources import DataDirResource
 from mlops_demo.store import read_records
 
 RISKIEST_SHOWN = 20
+RISKIEST_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("UDI", "int"),
+        dg.TableColumn("product_id", "string"),
+        dg.TableColumn("failure_probability", "float"),
+        dg.TableColumn("at_risk", "bool"),
+    ]
+)
 
 
 class InferenceConfig(dg.Config):
@@ -42,6 +50,19 @@ def devices_at_risk(
             "num_scored": len(scored),
             "num_at_risk": len(at_risk),
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[r.UDI])),
-            "riskiest": dg.MetadataValue.md(scored.head(RISKIEST_SHOWN).to_markdown(index=False)),
+            "riskiest": dg.MetadataValue.table(
+                records=[
+                    dg.TableRecord(
+                        {
+                            "UDI": int(row[r.UDI]),
+                            "product_id": row[r.PRODUCT_ID],
+                            "failure_probability": float(row["failure_probability"]),
+                            "at_risk": bool(row["at_risk"]),
+                        }
+                    )
+                    for _, row in scored.head(RISKIEST_SHOWN).iterrows()
+                ],
+                schema=RISKIEST_SCHEMA,
+            ),
         }
     )

@@ -36,7 +36,10 @@ def test_deployments_and_new_readings_refresh_devices_at_risk(env, instance, bro
     assert before["num_scored"] == 500
     assert before["num_at_risk"] == len(before["devices_at_risk"])
     assert all(501 <= udi <= 1000 for udi in before["devices_at_risk"])
-    assert "failure_probability" in before["riskiest"]
+    riskiest = before["riskiest"].records
+    assert len(riskiest) == 20
+    probabilities = [row.data["failure_probability"] for row in riskiest]
+    assert probabilities == sorted(probabilities, reverse=True)
 
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # nothing new
