@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -9,7 +10,7 @@ from contextlib import contextmanager, suppress
 import pika
 import pika.exceptions
 
-from mlops_demo.settings import redact_url
+from mlops_demo.settings import SettingsError, check_credentials, redact_url
 
 DEFAULT_CHUNK_SIZE = 5000
 # How long a drain waits for one more message before it calls the queue empty.
@@ -28,7 +29,13 @@ def channel(
     url: str, connect_timeout: float = 5.0
 ) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
     """An open channel; connection failures become one BrokerUnavailable naming the broker."""
+    try:
+        check_credentials(url)
+    except SettingsError as exc:
+        raise BrokerUnavailable(f"refusing to connect: {exc}") from None
     params = pika.URLParameters(url)
+    # Names the connection in `rabbitmqctl list_connections` and the management UI.
+    params.client_properties = {"connection_name": f"mlops_demo pid {os.getpid()}"}
     params.socket_timeout = connect_timeout
     params.blocked_connection_timeout = 60
     try:

@@ -35,7 +35,14 @@ def _ingestion_chain(
     )
     def drain_queue(rabbitmq: RabbitMQResource, data: DataDirResource) -> dg.MaterializeResult:
         landing = data.landing(stream)
-        received = rabbitmq.drain(stream, landing.land)
+        try:
+            received = rabbitmq.drain(stream, landing.land)
+        except OSError as exc:
+            raise dg.Failure(
+                description=f"could not write a landing batch in {landing.directory} "
+                f"({exc.strerror or exc}); the messages of that chunk were not acked and stay "
+                "queued, and batches landed before it are kept: free the space and run again."
+            ) from None
         return dg.MaterializeResult(
             metadata={
                 "queue": rabbitmq.queue_name(stream),
@@ -53,7 +60,14 @@ def _ingestion_chain(
     )
     def clean_into_store(data: DataDirResource) -> dg.MaterializeResult:
         store = data.store(stream)
-        counts = store.ingest(data.landing(stream), stream.validate)
+        try:
+            counts = store.ingest(data.landing(stream), stream.validate)
+        except OSError as exc:
+            raise dg.Failure(
+                description=f"could not write to {store.path.parent} ({exc.strerror or exc}); "
+                "the landed batches are kept and the next run stores them: free the space "
+                "and run again."
+            ) from None
         return dg.MaterializeResult(
             metadata={
                 "messages_received": counts.received,

@@ -36,6 +36,9 @@ class LandingArea:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
+        except OSError:
+            partial.unlink(missing_ok=True)  # a full disk, say: nothing was landed, nothing acked
+            raise
         finally:
             os.close(fd)
         batch = partial.with_suffix(BATCH_SUFFIX)

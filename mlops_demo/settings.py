@@ -76,6 +76,22 @@ def get_settings() -> Settings:
     )
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def check_credentials(url: str) -> None:
+    """RabbitMQ's default guest account is for a broker on this machine only."""
+    parts = urlsplit(url)
+    if (parts.username or "guest") == "guest" and (
+        parts.hostname or "localhost"
+    ) not in LOCAL_HOSTS:
+        raise SettingsError(
+            f"the default guest account is accepted only for a broker on localhost, not "
+            f"{parts.hostname}: put a user of your own in MLOPS_BROKER_URL "
+            "(amqp://USER:PASSWORD@HOST:5672/%2F)"
+        )
+
+
 def redact_url(url: str) -> str:
     """The URL with its password replaced, fit for logs and error messages."""
     parts = urlsplit(url)

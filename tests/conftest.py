@@ -54,6 +54,7 @@ def env(monkeypatch, tmp_path: Path, broker_url: str, queues: dict[str, str]) ->
     monkeypatch.setenv("MLOPS_BROKER_URL", broker_url)
     monkeypatch.setenv("MLOPS_READINGS_QUEUE", queues["readings"])
     monkeypatch.setenv("MLOPS_STATUSES_QUEUE", queues["statuses"])
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # never a person's own instance
     return data_dir
 
 
@@ -69,3 +70,20 @@ def instance():
 
     with dg.instance_for_test() as instance:
         yield instance
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection table, when the fault tests ran."""
+    from test_faults import FAULT_TABLE
+
+    if not FAULT_TABLE:
+        return
+    terminalreporter.section("faults: nothing lost, nothing doubled")
+    header = (
+        f"{'fault':<48} {'sent':>7} {'stored':>7} {'quarantined':>11} {'lost':>5} {'doubled':>7}"
+    )
+    terminalreporter.write_line(header)
+    for fault, sent, stored, quarantined, lost, doubled in FAULT_TABLE:
+        terminalreporter.write_line(
+            f"{fault:<48} {sent:>7} {stored:>7} {quarantined:>11} {lost:>5} {doubled:>7}"
+        )

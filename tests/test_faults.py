@@ -1,0 +1,198 @@
+"""Fault injection: crash, disconnect, fill the disk, then count what was lost or doubled.
+
+Each test records a row (fault, messages sent, stored, quarantined, lost, doubled); the table is
+printed at the end of the test run.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlops_demo import broker
+from mlops_demo import records as r
+from mlops_demo.settings import REPO_ROOT
+from mlops_demo.simulator import simulate
+
+pytestmark = [pytest.mark.broker, pytest.mark.faults]
+RUNNER = Path(__file__).with_name("fault_runner.py")
+FAULT_TABLE: list[tuple] = []
+
+
+def _run(point: str, job: str = "get_all_readings_job") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(RUNNER), point, job], capture_output=True, text=True, timeout=300
+    )
+
+
+def _store_udis(data_dir: Path, name: str = "cleaned_readings.jsonl") -> list[int]:
+    path = data_dir / name
+    if not path.exists():
+        return []
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b"", "the store ends in a torn line"
+    return [json.loads(line)["UDI"] for line in lines[:-1]]
+
+
+def _quarantined(data_dir: Path) -> int:
+    path = data_dir / "quarantined_readings.jsonl"
+    return len(path.read_bytes().splitlines()) if path.exists() else 0
+
+
+def _count(fault: str, sent: list[int], data_dir: Path, quarantined_expected: int = 0) -> None:
+    udis = _store_udis(data_dir)
+    stored = set(udis)
+    lost = len(set(sent) - stored)
+    doubled = len(udis) - len(stored)
+    quarantined = _quarantined(data_dir)
+    FAULT_TABLE.append((fault, len(sent), len(stored), quarantined, lost, doubled))
+    assert (lost, doubled, quarantined) == (0, 0, quarantined_expected)
+    assert not list((data_dir / "landing" / "readings").glob("*")), "landing batches left behind"
+
+
+def _publish(url: str, queue: str, n: int) -> list[int]:
+    records = simulate(n)
+    assert broker.publish(url, queue, [json.dumps(r.reading_of(x)).encode() for x in records]) == n
+    return [x[r.UDI] for x in records]
+
+
+@pytest.mark.parametrize(
+    "point", ["before_any_write", "after_write_before_ack", "mid_batch", "during_downstream"]
+)
+def test_a_run_killed_at_any_point_loses_and_doubles_nothing(point, env, broker_url, queues):
+    sent = _publish(broker_url, queues["readings"], 12_000)
+    killed = _run(point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    rerun = _run("none")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    _count(f"SIGKILL {point.replace('_', ' ')}", sent, env)
+
+
+def _close_connections_of(pid: int) -> int:
+    """Close, from the broker's side, the connections a process opened (as named by broker.py)."""
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    closed = 0
+    for line in listing.stdout.splitlines():
+        if f"mlops_demo pid {pid}" in line:
+            subprocess.run(
+                ["rabbitmqctl", "close_connection", line.split("\t")[0], "fault test"],
+                capture_output=True, check=True,
+            )  # fmt: skip
+            closed += 1
+    return closed
+
+
+def test_the_broker_closing_the_connection_mid_run(env, broker_url, queues):
+    sent = _publish(broker_url, queues["readings"], 20_000)
+    run = subprocess.Popen(
+        [sys.executable, str(RUNNER), "slow", "get_all_readings_job"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    landing = env / "landing" / "readings"
+    deadline = time.monotonic() + 60
+    while not list(landing.glob("*.batch")):
+        assert time.monotonic() < deadline and run.poll() is None, "no batch landed"
+        time.sleep(0.05)
+    assert _close_connections_of(run.pid) == 1
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1, "the run should fail when the broker drops it"
+    assert "lost the RabbitMQ broker" in stderr
+    assert broker.queue_depth(broker_url, queues["readings"]) > 0
+    rerun = _run("none")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    _count("broker closed the connection mid-run", sent, env)
+
+
+def test_a_publisher_killed_mid_batch(env, broker_url, queues):
+    publisher = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "sensor_data" / "publish_sensor_readings.py"),
+         "-n", "50000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    confirmed = 0
+    for line in publisher.stderr:
+        match = re.match(r"\s+([\d,]+)/50,000 readings published", line)
+        if match:
+            confirmed = int(match.group(1).replace(",", ""))
+            publisher.send_signal(signal.SIGKILL)
+            break
+    publisher.wait()
+    assert confirmed > 0, "the publisher never reported progress"
+    rerun = _run("none")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    # Everything it reported as confirmed is stored; what it sent after may be there too.
+    _count("publisher killed mid-batch", list(range(1, confirmed + 1)), env)
+
+
+def test_concurrent_ingestion_and_training_runs(env, broker_url, queues, tmp_path, monkeypatch):
+    # One Dagster instance for all runs, so training finds the historic_* outputs.
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    first = simulate(2000)
+    broker.publish(
+        broker_url, queues["readings"], [json.dumps(r.reading_of(x)).encode() for x in first]
+    )
+    broker.publish(
+        broker_url, queues["statuses"], [json.dumps(r.status_of(x)).encode() for x in first]
+    )
+    for job in ("get_all_readings_job", "get_all_daily_machine_statuses_job"):
+        assert _run("none", job).returncode == 0
+    more = simulate(20_000, offset=2000)
+    broker.publish(
+        broker_url, queues["readings"], [json.dumps(r.reading_of(x)).encode() for x in more]
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(RUNNER), "none", job], stderr=subprocess.PIPE, text=True
+        )
+        for job in ("get_all_readings_job", "get_all_readings_job", "train_ml_model")
+    ]
+    for run in runs:
+        assert run.wait(300) == 0, run.stderr.read()[-3000:]
+    _count("two ingestion runs and a training run at once", list(range(1, 22_001)), env)
+
+
+@pytest.fixture
+def small_disk(env):
+    """The data directory on a 1 MiB tmpfs; skips with the reason where mounting is not allowed."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs for the data directory needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(env)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield env
+    subprocess.run(["umount", "-l", str(env)], check=False)
+
+
+def test_a_full_disk_fails_clearly_acks_nothing_unstored_and_catches_up(
+    small_disk, broker_url, queues
+):
+    sent = _publish(broker_url, queues["readings"], 20_000)
+    full = _run("none")
+    assert full.returncode == 1
+    assert "No space left on device" in full.stderr
+    assert (
+        "were not acked and stay queued" in full.stderr or "landed batches are kept" in full.stderr
+    )
+    stored = set(_store_udis(small_disk))
+    waiting = broker.queue_depth(broker_url, queues["readings"])
+    landed = sum(
+        len(p.read_bytes().splitlines())
+        for p in (small_disk / "landing" / "readings").glob("*.batch")
+    )
+    assert len(stored) + landed + waiting >= len(sent), "a message was acked but not kept"
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    rerun = _run("none")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    _count("full disk, then space freed", sent, small_disk)
