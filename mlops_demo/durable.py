@@ -14,7 +14,10 @@ DIR_MODE = 0o755
 
 
 def ensure_dir(path: Path) -> None:
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    # mkdir(parents=True) would give the parents the umask's mode, not ours: create each level.
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            folder.mkdir(mode=DIR_MODE, exist_ok=True)
 
 
 def fsync_dir(path: Path) -> None:
