@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlops_demo.settings import DAGSTER_HOME
+from mlops_demo.settings import DEFAULT_DAGSTER_POSTGRES_URL, get_settings
 
 LOCATION = "mlops_demo.definitions"
 REPOSITORY = "__repository__"
@@ -65,8 +65,8 @@ def running_dagster_processes(home: Path) -> list[int]:
 
 
 class DagsterDev:
-    def __init__(self, home: Path = DAGSTER_HOME, port: int | None = None, log: Path | None = None):
-        self.home = home.resolve()
+    def __init__(self, home: Path | None = None, port: int | None = None, log: Path | None = None):
+        self.home = (home or get_settings().dagster_home).resolve()
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log or self.home / "dagster_dev.log"
@@ -76,9 +76,13 @@ class DagsterDev:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        settings = get_settings()
         if not (self.home / "dagster.yaml").exists():
-            shutil.copy(DAGSTER_HOME / "dagster.yaml", self.home / "dagster.yaml")
+            profile = settings.dagster_home / "dagster.yaml"
+            shutil.copy(profile, self.home / "dagster.yaml")
         env = {**os.environ, "DAGSTER_HOME": str(self.home)}
+        if settings.dagster_instance == "postgres":
+            env.setdefault("MLOPS_DAGSTER_POSTGRES_URL", DEFAULT_DAGSTER_POSTGRES_URL)
         command = [sys.executable, "-m", "dagster", "dev", "-m", LOCATION,
                    "-h", "127.0.0.1", "-p", str(self.port)]  # fmt: skip
         log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps writing after we return)

@@ -1,16 +1,14 @@
 """Inference: the machines the deployed model expects to fail."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from mlops_demo import modelling
 from mlops_demo import records as r
 from mlops_demo.deployment import DeploymentRecord
-from mlops_demo.ingestion import StoreSummary
+from mlops_demo.ingestion import historic_readings
 from mlops_demo.registry import RegistryError
 from mlops_demo.resources import DataDirResource
-from mlops_demo.store import read_records
+from mlops_demo.streams import READINGS
 
 RISKIEST_SHOWN = 20
 RISKIEST_SCHEMA = dg.TableSchema(
@@ -29,19 +27,20 @@ class InferenceConfig(dg.Config):
     newest_readings: int = 500
 
 
-@dg.asset(group_name="inference", automation_condition=dg.AutomationCondition.eager())
+@dg.asset(
+    group_name="inference",
+    deps=[historic_readings],
+    automation_condition=dg.AutomationCondition.eager(),
+)
 def devices_at_risk(
-    config: InferenceConfig,
-    deployed_model: DeploymentRecord,
-    historic_readings: StoreSummary,
-    data: DataDirResource,
+    config: InferenceConfig, deployed_model: DeploymentRecord, data: DataDirResource
 ) -> dg.MaterializeResult:
     """The newest readings scored by the deployed model: which machines are predicted to fail."""
     try:
         model, entry = data.registry().load(deployed_model.name)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
-    readings = read_records(Path(historic_readings.path), r.READING_FIELDS)
+    readings = data.store(READINGS).read_frame(r.READING_FIELDS)
     scored = modelling.score_newest(model, readings, config.newest_readings)
     at_risk = scored[scored["at_risk"]]
     return dg.MaterializeResult(

@@ -5,22 +5,12 @@
 unacked messages are redelivered, and landed batches wait for the next `cleaned_*` run.
 """
 
-from dataclasses import dataclass
-
 import dagster as dg
 
 from mlops_demo.resources import DataDirResource, RabbitMQResource
 from mlops_demo.streams import READINGS, STATUSES, Stream
 
 GROUP = "ingestion"
-
-
-@dataclass(frozen=True)
-class StoreSummary:
-    """What a historic_* asset hands downstream: where the store is and how many rows it holds."""
-
-    path: str
-    rows: int
 
 
 def _ingestion_chain(
@@ -64,7 +54,7 @@ def _ingestion_chain(
             counts = store.ingest(data.landing(stream), stream.validate)
         except OSError as exc:
             raise dg.Failure(
-                description=f"could not write to {store.path.parent} ({exc.strerror or exc}); "
+                description=f"could not write to {store.location} ({exc.strerror or exc}); "
                 "the landed batches are kept and the next run stores them: free the space "
                 "and run again."
             ) from None
@@ -75,8 +65,7 @@ def _ingestion_chain(
                 "duplicates_dropped": counts.duplicates,
                 "records_quarantined": counts.quarantined,
                 "store_total_rows": counts.total_rows,
-                "store": dg.MetadataValue.path(str(store.path)),
-                "quarantine": dg.MetadataValue.path(str(store.quarantine_path)),
+                "store": store.location,
             }
         )
 
@@ -86,12 +75,10 @@ def _ingestion_chain(
         deps=[clean_into_store],
         description=f"Where the {stream.name} store is and how many rows it holds, for training.",
     )
-    def summarise_store(data: DataDirResource) -> dg.Output[StoreSummary]:
+    def summarise_store(data: DataDirResource) -> dg.MaterializeResult:
         store = data.store(stream)
-        rows = store.row_count()
-        return dg.Output(
-            StoreSummary(path=str(store.path), rows=rows),
-            metadata={"store_total_rows": rows, "store": dg.MetadataValue.path(str(store.path))},
+        return dg.MaterializeResult(
+            metadata={"store_total_rows": store.row_count(), "store": store.location}
         )
 
     return [drain_queue, clean_into_store, summarise_store]

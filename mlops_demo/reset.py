@@ -14,7 +14,9 @@ from pathlib import Path
 
 from mlops_demo import broker
 from mlops_demo.dagster_dev import running_dagster_processes
-from mlops_demo.settings import DAGSTER_HOME, LANDING_DIR, MODELS_DIR, get_settings, redact_url
+from mlops_demo.pg_store import StoreUnavailable
+from mlops_demo.settings import LANDING_DIR, MODELS_DIR, get_settings, redact_url
+from mlops_demo.stores import open_store
 from mlops_demo.streams import READINGS, STATUSES
 
 KEEP = {".gitkeep", "dagster.yaml"}
@@ -40,13 +42,22 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _wipe_dagster_instance(home: Path) -> None:
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        instance.wipe()
+    print("wiped the PostgreSQL Dagster instance's run history")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--dagster-home", type=Path, default=DAGSTER_HOME, help=argparse.SUPPRESS)
+    parser.add_argument("--dagster-home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     settings = get_settings()
-    home = args.dagster_home.resolve()
+    home = (args.dagster_home or settings.dagster_home).resolve()
     running = running_dagster_processes(home)
     if running:
         pids = ", ".join(map(str, running))
@@ -58,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     print("This removes:")
     for path in paths:
         print(f"  {path}")
+    if settings.store_is_postgres:
+        print(
+            f"  the PostgreSQL schema {settings.store_schema} at {redact_url(settings.store_url)}"
+        )
+    if settings.dagster_instance == "postgres":
+        print("  the run history in the PostgreSQL Dagster instance")
     print(f"and purges the queues {queues[0]!r} and {queues[1]!r} at "
           f"{redact_url(settings.broker_url)}.")  # fmt: skip
     if not args.yes:
@@ -68,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         _remove(path)
     print(f"removed {len(paths)} files and folders")
+    try:
+        if settings.store_is_postgres:
+            open_store(READINGS, settings.data_dir, settings).drop()
+            print(f"dropped the schema {settings.store_schema}")
+    except StoreUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if settings.dagster_instance == "postgres":
+        _wipe_dagster_instance(home)
     try:
         for queue in queues:
             print(f"purged {broker.purge(settings.broker_url, queue)} messages from {queue!r}")

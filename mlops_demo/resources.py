@@ -7,9 +7,11 @@ import dagster as dg
 
 from mlops_demo import broker
 from mlops_demo.landing import LandingArea
+from mlops_demo.pg_store import PostgresStore
 from mlops_demo.registry import ModelRegistry
 from mlops_demo.settings import LANDING_DIR, get_settings
 from mlops_demo.store import JsonlStore
+from mlops_demo.stores import open_store
 from mlops_demo.streams import Stream
 
 
@@ -43,8 +45,9 @@ class DataDirResource(dg.ConfigurableResource):
     def path(self) -> Path:
         return Path(self.data_dir) if self.data_dir else get_settings().data_dir
 
-    def store(self, stream: Stream) -> JsonlStore:
-        return JsonlStore(self.path / stream.store_file, self.path / stream.quarantine_file)
+    def store(self, stream: Stream) -> JsonlStore | PostgresStore:
+        """The configured store: PostgreSQL when MLOPS_STORE_URL is a postgresql:// URL."""
+        return open_store(stream, self.path, get_settings())
 
     def landing(self, stream: Stream) -> LandingArea:
         return LandingArea(self.path / LANDING_DIR / stream.name)

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+DAGSTER_HOMES = {"sqlite": DAGSTER_HOME, "postgres": REPO_ROOT / ".dagster_home_postgres"}
+DEFAULT_DAGSTER_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
@@ -34,6 +36,19 @@ class Settings:
     sensor_interval_seconds: int
     data_dir: Path
     executor: str
+    # None: the JSONL store in the data directory; else a folder for it, or a postgresql:// URL.
+    store_url: str | None
+    store_schema: str
+    dagster_instance: str
+
+    @property
+    def dagster_home(self) -> Path:
+        """The project's own Dagster home for the selected instance kind."""
+        return DAGSTER_HOMES[self.dagster_instance]
+
+    @property
+    def store_is_postgres(self) -> bool:
+        return bool(self.store_url) and self.store_url.startswith(("postgresql://", "postgres://"))
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -50,6 +65,7 @@ def _positive_int(name: str, default: int) -> int:
 
 
 EXECUTORS = ("in_process", "multiprocess")
+DAGSTER_INSTANCES = ("sqlite", "postgres")
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str:
@@ -73,6 +89,9 @@ def get_settings() -> Settings:
         sensor_interval_seconds=_positive_int("MLOPS_SENSOR_INTERVAL_SECONDS", 5),
         data_dir=data_dir.resolve(),
         executor=_choice("MLOPS_EXECUTOR", EXECUTORS),
+        store_url=os.environ.get("MLOPS_STORE_URL") or None,
+        store_schema=os.environ.get("MLOPS_STORE_SCHEMA") or "mlops_demo",
+        dagster_instance=_choice("MLOPS_DAGSTER_INSTANCE", DAGSTER_INSTANCES),
     )
 
 

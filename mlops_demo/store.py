@@ -74,6 +74,10 @@ class JsonlStore:
         self.path = path
         self.quarantine_path = quarantine_path
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def _stream_lines(self) -> Iterator[bytes]:
         """Complete lines without their newline, read in a stream so memory stays flat."""
         try:

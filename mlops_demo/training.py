@@ -1,25 +1,23 @@
 """Training assets: join readings with statuses, split in time order, train and score a model."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
 from mlops_demo import modelling
 from mlops_demo import records as r
-from mlops_demo.ingestion import StoreSummary
-from mlops_demo.store import read_records
+from mlops_demo.ingestion import historic_daily_statuses, historic_readings
+from mlops_demo.resources import DataDirResource
+from mlops_demo.streams import READINGS, STATUSES
 
 GROUP = "model_training"
 
 
-@dg.asset(group_name=GROUP)
-def joined_cleaned_readings_and_statuses(
-    historic_readings: StoreSummary, historic_daily_statuses: StoreSummary
-) -> dg.Output[pd.DataFrame]:
+@dg.asset(group_name=GROUP, deps=[historic_readings, historic_daily_statuses])
+def joined_cleaned_readings_and_statuses(data: DataDirResource) -> dg.Output[pd.DataFrame]:
     """Readings joined with their daily status on UDI; readings without a status yet wait."""
-    readings = read_records(Path(historic_readings.path), r.READING_FIELDS)
-    statuses = read_records(Path(historic_daily_statuses.path), r.STATUS_FIELDS)
+    # Read through the resource, which knows the configured store (and its credentials).
+    readings = data.store(READINGS).read_frame(r.READING_FIELDS)
+    statuses = data.store(STATUSES).read_frame(r.STATUS_FIELDS)
     joined = modelling.join_on_udi(readings, statuses)
     return dg.Output(
         joined,

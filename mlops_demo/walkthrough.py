@@ -21,8 +21,8 @@ from pathlib import Path
 from mlops_demo import broker
 from mlops_demo import records as r
 from mlops_demo.dagster_dev import ASSET_JOB, DagsterDev, DagsterDevError, running_dagster_processes
-from mlops_demo.settings import DAGSTER_HOME, REPO_ROOT, get_settings
-from mlops_demo.store import read_records
+from mlops_demo.settings import REPO_ROOT, get_settings
+from mlops_demo.stores import open_store
 from mlops_demo.streams import READINGS, STATUSES, Stream
 
 SENSORS = (
@@ -70,7 +70,7 @@ class Walkthrough:
     # Observing ---------------------------------------------------------------------------
 
     def _stored_udis(self, stream: Stream) -> set[int]:
-        frame = read_records(self.settings.data_dir / stream.store_file, (r.UDI,))
+        frame = open_store(stream, self.settings.data_dir, self.settings).read_frame((r.UDI,))
         return set(frame[r.UDI].tolist())
 
     def _wait(self, what: str, check: Callable[[], object], timeout: float = WAIT_SECONDS):
@@ -264,11 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="messages per publish (500)")
     parser.add_argument("--keep-running", action="store_true", help="leave dagster dev up")
     parser.add_argument("--port", type=int, help="webserver port (default: a free one)")
-    parser.add_argument("--dagster-home", type=Path, default=DAGSTER_HOME, help=argparse.SUPPRESS)
+    parser.add_argument("--dagster-home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be at least 1")
-    home = args.dagster_home.resolve()
+    home = (args.dagster_home or get_settings().dagster_home).resolve()
     running = running_dagster_processes(home)
     if running:
         pids = ", ".join(map(str, running))

@@ -87,3 +87,73 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{fault:<48} {sent:>7} {stored:>7} {quarantined:>11} {lost:>5} {doubled:>7}"
         )
+
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _postgres(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(POSTGRES_URL, connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> None:
+    """PostgreSQL answers; the run fails loudly, never skips, when it does not."""
+    import psycopg2
+
+    try:
+        _postgres("SELECT 1")
+    except psycopg2.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL at 127.0.0.1:5432 does not answer ({exc}); start it", pytrace=False
+        )
+
+
+@pytest.fixture(params=["jsonl+sqlite", "postgres+postgres"])
+def backend(request, env, monkeypatch) -> str:
+    """Both kinds of store and of Dagster instance: the JSONL store with a SQLite instance, and
+    the PostgreSQL store (a schema of the test's own) with a PostgreSQL instance (a database of
+    its own); both dropped afterwards."""
+    if request.param == "jsonl+sqlite":
+        yield request.param
+        return
+    request.getfixturevalue("postgres_available")
+    from mlops_demo.pg_store import PostgresStore
+
+    tag = uuid.uuid4().hex[:10]
+    schema, database = f"test_{tag}", f"dagster_test_{tag}"
+    monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
+    monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
+    monkeypatch.setenv("MLOPS_DAGSTER_INSTANCE", "postgres")
+    _postgres(f"CREATE DATABASE {database}")
+    monkeypatch.setenv(
+        "MLOPS_DAGSTER_POSTGRES_URL", f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+    )
+    try:
+        yield request.param
+    finally:
+        PostgresStore(POSTGRES_URL, schema, "unused", "unused").drop()
+        _postgres(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture
+def backend_instance(backend):
+    """A real Dagster instance of the backend's kind."""
+    import os
+
+    import dagster as dg
+
+    overrides = None
+    if backend.startswith("postgres"):
+        url = os.environ["MLOPS_DAGSTER_POSTGRES_URL"]
+        overrides = {"storage": {"postgres": {"postgres_url": url}}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        yield instance

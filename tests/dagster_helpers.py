@@ -50,3 +50,16 @@ def ingest(instance, url: str, queues: dict[str, str], readings=(), statuses=())
 
 def deploy_config(model_name: str) -> dict:
     return {"ops": {"deployed_model": {"config": {"model_name": model_name}}}}
+
+
+def stored_udis(stream) -> list[int]:
+    """The UDIs in the configured store (JSONL or PostgreSQL), in storage order."""
+    from mlops_demo.resources import DataDirResource
+
+    return DataDirResource().store(stream).read_frame((r.UDI,))[r.UDI].tolist()
+
+
+def quarantined(stream) -> list[dict]:
+    from mlops_demo.resources import DataDirResource
+
+    return DataDirResource().store(stream).quarantined()

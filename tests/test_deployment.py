@@ -12,6 +12,13 @@ from mlops_demo.registry import ModelRegistry
 from mlops_demo.simulator import simulate
 
 pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
+
 CANDIDATES = dg.AssetKey("production_model_candidates")
 
 

@@ -9,6 +9,13 @@ from mlops_demo.registry import ModelRegistry
 from mlops_demo.simulator import simulate
 
 pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
+
 DEVICES_AT_RISK = dg.AssetKey("devices_at_risk")
 
 

@@ -1,7 +1,10 @@
 """Ingestion in real Dagster runs on the real broker: counts, bad input, duplicates, crashes."""
 
+import base64
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,14 +13,23 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_helpers import stored_udis
 
 from mlops_demo import broker, ingestion
 from mlops_demo import records as r
 from mlops_demo.cleaning import MAX_BODY_BYTES
 from mlops_demo.resources import DataDirResource, RabbitMQResource
+from mlops_demo.settings import get_settings
 from mlops_demo.simulator import simulate
+from mlops_demo.streams import READINGS, STATUSES
 
 pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
 
 READINGS_CHAIN = [
     ingestion.sensor_readings,
@@ -41,10 +53,6 @@ def _publish(url: str, queue: str, messages: list[dict]) -> None:
     broker.publish(url, queue, [json.dumps(m).encode() for m in messages])
 
 
-def _store_udis(path: Path) -> list[int]:
-    return [json.loads(line)[r.UDI] for line in path.read_bytes().splitlines()]
-
-
 def test_both_streams_ingest_fully(env, instance, broker_url, queues):
     records = simulate(1200)
     _publish(broker_url, queues["readings"], [r.reading_of(x) for x in records])
@@ -52,21 +60,18 @@ def test_both_streams_ingest_fully(env, instance, broker_url, queues):
     readings = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
     statuses = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
     assert _metadata(readings, "sensor_readings")["messages_received"] == 1200
-    assert _metadata(readings, "cleaned_readings") | {"store": None, "quarantine": None} == {
+    assert _metadata(readings, "cleaned_readings") | {"store": None} == {
         "messages_received": 1200,
         "records_stored": 1200,
         "duplicates_dropped": 0,
         "records_quarantined": 0,
         "store_total_rows": 1200,
         "store": None,
-        "quarantine": None,
     }
-    assert readings.output_for_node("historic_readings") == ingestion.StoreSummary(
-        path=str(env / "cleaned_readings.jsonl"), rows=1200
-    )
+    assert _metadata(readings, "historic_readings")["store_total_rows"] == 1200
     assert _metadata(statuses, "cleaned_daily_statuses")["store_total_rows"] == 700
-    lines = (env / "cleaned_readings.jsonl").read_bytes().splitlines()
-    assert [json.loads(line) for line in lines] == [r.reading_of(x) for x in records]
+    frame = DataDirResource().store(READINGS).read_frame(r.READING_FIELDS)
+    assert frame.to_dict("records") == [r.reading_of(x) for x in records]
     assert broker.queue_depth(broker_url, queues["readings"]) == 0
 
 
@@ -96,16 +101,16 @@ def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, b
     assert result.success
     meta = _metadata(result, "cleaned_readings")
     assert (meta["records_stored"], meta["records_quarantined"]) == (0, len(BAD_BODIES))
-    quarantined = [
-        json.loads(line) for line in (env / "quarantined_readings.jsonl").read_bytes().splitlines()
-    ]
-    assert len(quarantined) == len(BAD_BODIES)
-    for entry, body in zip(quarantined, BAD_BODIES.values(), strict=True):
-        assert entry["reason"]
-        kept = entry.get("body", "").encode() if "body" in entry else None
-        assert kept == body or entry.get("body_base64")
-    assert quarantined[-1]["reason"] == "UDI 1 is already stored with different content"
-    assert _store_udis(env / "cleaned_readings.jsonl") == [1, 2, 3, 4, 5]
+    by_body = {e["body_sha256"]: e for e in DataDirResource().store(READINGS).quarantined()}
+    assert len(by_body) == len(BAD_BODIES)
+    for kind, body in BAD_BODIES.items():
+        entry = by_body[hashlib.sha256(body).hexdigest()]
+        assert entry["reason"], kind
+        kept = entry["body"].encode() if "body" in entry else base64.b64decode(entry["body_base64"])
+        assert kept == body, kind
+    changed = by_body[hashlib.sha256(BAD_BODIES["changed content"]).hexdigest()]
+    assert changed["reason"] == "UDI 1 is already stored with different content"
+    assert stored_udis(READINGS) == [1, 2, 3, 4, 5]
 
 
 def test_republished_messages_are_not_stored_twice(env, instance, broker_url, queues):
@@ -125,7 +130,8 @@ def test_republished_messages_are_not_stored_twice(env, instance, broker_url, qu
 def _job_process(env: Path, job: str, cwd: Path) -> subprocess.Popen:
     """A real `dagster job execute` run of the code location, in its own process."""
     environment = {**os.environ, "DAGSTER_HOME": str(cwd)}
-    (cwd / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The project's profile for the instance kind under test (SQLite or PostgreSQL).
+    shutil.copy(get_settings().dagster_home / "dagster.yaml", cwd / "dagster.yaml")
     return subprocess.Popen(
         [
             sys.executable,
@@ -162,8 +168,7 @@ def test_a_run_killed_mid_batch_loses_and_doubles_nothing(env, broker_url, queue
 
     rerun = _job_process(env, "get_all_readings_job", tmp_path)
     assert rerun.wait(180) == 0, rerun.stderr.read().decode()[-3000:]
-    udis = _store_udis(env / "cleaned_readings.jsonl")
-    assert sorted(udis) == list(range(1, total + 1))
+    assert sorted(stored_udis(READINGS)) == list(range(1, total + 1))
     assert not list(landing.glob("*"))
 
 
@@ -179,5 +184,5 @@ def test_two_concurrent_runs_of_one_stream_split_the_work_cleanly(
         runs.append(_job_process(env, "get_all_daily_machine_statuses_job", home))
     for run in runs:
         assert run.wait(180) == 0, run.stderr.read().decode()[-3000:]
-    assert sorted(_store_udis(env / "cleaned_daily_statuses.jsonl")) == list(range(1, total + 1))
+    assert sorted(stored_udis(STATUSES)) == list(range(1, total + 1))
     assert broker.queue_depth(broker_url, queues["statuses"]) == 0

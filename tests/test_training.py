@@ -8,6 +8,11 @@ from mlops_demo.simulator import simulate
 pytestmark = pytest.mark.broker
 
 
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
+
 def test_join_split_and_train_record_their_numbers(env, instance, broker_url, queues):
     records = simulate(1000)
     ingest(instance, broker_url, queues, readings=records, statuses=records[:500])

@@ -1,0 +1,191 @@
+"""The store on PostgreSQL: the JSONL store's interface, with the UDI as the table's key.
+
+Idempotency is the database's job (INSERT ... ON CONFLICT DO NOTHING), and a landed batch is
+removed only after its transaction commits, so any number of consumers, on any number of
+machines, may ingest one queue at once and each record is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from mlops_demo import records as r
+from mlops_demo.cleaning import clean
+from mlops_demo.durable import locked
+from mlops_demo.landing import LandingArea
+from mlops_demo.settings import redact_url
+from mlops_demo.store import IngestCounts, canonical_line, quarantine_line
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached; the text names it without the password."""
+
+
+class PostgresStore:
+    def __init__(self, url: str, schema: str, table: str, quarantine_table: str):
+        self.url = url
+        self.schema = schema
+        self.table = table
+        self.quarantine_table = quarantine_table
+
+    @property
+    def location(self) -> str:
+        return f"{redact_url(self.url)} {self.schema}.{self.table}"
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg2.extensions.connection]:
+        try:
+            connection = psycopg2.connect(self.url, connect_timeout=10)
+        except psycopg2.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {redact_url(self.url)} ({reason})"
+            ) from None
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _names(self) -> dict[str, sql.Composable]:
+        return {
+            "schema": sql.Identifier(self.schema),
+            "records": sql.Identifier(self.schema, self.table),
+            "quarantine": sql.Identifier(self.schema, self.quarantine_table),
+        }
+
+    def create(self) -> None:
+        """Create the schema and tables if they do not exist yet."""
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "CREATE SCHEMA IF NOT EXISTS {schema};"
+                    "CREATE TABLE IF NOT EXISTS {records} "
+                    "(udi bigint PRIMARY KEY, record text NOT NULL);"
+                    "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
+                    "entry text NOT NULL)"
+                ).format(**self._names())
+            )
+            connection.commit()
+
+    def row_count(self) -> int:
+        self.create()
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT count(*) FROM {records}").format(**self._names()))
+            return cursor.fetchone()[0]
+
+    def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        self.create()
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SELECT record FROM {records} ORDER BY udi").format(**self._names())
+            )
+            rows = [json.loads(record) for (record,) in cursor]
+        return pd.DataFrame.from_records(rows, columns=list(columns))
+
+    def quarantined(self) -> list[dict]:
+        self.create()
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT entry FROM {quarantine}").format(**self._names()))
+            return [json.loads(entry) for (entry,) in cursor]
+
+    def ingest(self, landing: LandingArea, validate: Callable[[dict], dict]) -> IngestCounts:
+        """Clean every landed batch into the tables, one transaction per batch, then delete it."""
+        self.create()
+        received = stored = duplicates = quarantined = batches = 0
+        # The landing area is this machine's: its lock keeps two local runs off the same batch.
+        with locked(landing.directory), self._connect() as connection:
+            landing.remove_abandoned_partials()
+            for batch in landing.batches():
+                bodies = landing.read(batch)
+                received += len(bodies)
+                outcome = self._ingest_batch(connection, bodies, validate)
+                connection.commit()
+                landing.remove(batch)
+                stored += outcome.stored
+                duplicates += outcome.duplicates
+                quarantined += outcome.quarantined
+                batches += 1
+        return IngestCounts(
+            received=received,
+            stored=stored,
+            duplicates=duplicates,
+            quarantined=quarantined,
+            total_rows=self.row_count(),
+            batches=batches,
+        )
+
+    def _ingest_batch(self, connection, bodies: list[bytes], validate) -> IngestCounts:
+        names = self._names()
+        lines: dict[int, str] = {}
+        first_bodies: dict[int, bytes] = {}
+        rejected: list[tuple[bytes, str]] = []
+        duplicates = 0
+        for body in bodies:
+            outcome = clean(body, validate)
+            if outcome.record is None:
+                rejected.append((body, outcome.reason))
+                continue
+            udi, line = outcome.record[r.UDI], canonical_line(outcome.record).decode()
+            if udi not in lines:
+                lines[udi], first_bodies[udi] = line, body
+            elif lines[udi] == line:
+                duplicates += 1
+            else:
+                rejected.append((body, f"UDI {udi} is already stored with different content"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {records} (udi, record) "
+                    "SELECT * FROM unnest(%s::bigint[], %s::text[]) "
+                    "ON CONFLICT (udi) DO NOTHING RETURNING udi"
+                ).format(**names),
+                (list(lines), list(lines.values())),
+            )
+            inserted = {udi for (udi,) in cursor.fetchall()}
+            existing = [udi for udi in lines if udi not in inserted]
+            if existing:
+                cursor.execute(
+                    sql.SQL("SELECT udi, record FROM {records} WHERE udi = ANY(%s)").format(
+                        **names
+                    ),
+                    (existing,),
+                )
+                for udi, record in cursor.fetchall():
+                    if record == lines[udi]:
+                        duplicates += 1
+                    else:
+                        reason = f"UDI {udi} is already stored with different content"
+                        rejected.append((first_bodies[udi], reason))
+            entries = [
+                (hashlib.sha256(body).hexdigest(), quarantine_line(body, reason).decode().strip())
+                for body, reason in rejected
+            ]
+            new_entries = 0
+            if entries:
+                cursor.execute(
+                    sql.SQL(
+                        "INSERT INTO {quarantine} (body_sha256, entry) "
+                        "SELECT * FROM unnest(%s::text[], %s::text[]) "
+                        "ON CONFLICT (body_sha256) DO NOTHING RETURNING body_sha256"
+                    ).format(**names),
+                    ([digest for digest, _ in entries], [entry for _, entry in entries]),
+                )
+                new_entries = len(cursor.fetchall())
+            duplicates += len(entries) - new_entries
+        return IngestCounts(stored=len(inserted), duplicates=duplicates, quarantined=new_entries)
+
+    def drop(self) -> None:
+        """Drop the schema and everything in it (for tests and resets)."""
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {schema} CASCADE").format(**self._names())
+            )
+            connection.commit()
