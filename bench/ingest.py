@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pika
@@ -71,18 +72,71 @@ def _job_child(url: str, queue: str, data_dir: Path) -> dict:
         result = job.execute_in_process(instance=instance)
         seconds = time.perf_counter() - started
     assert result.success
-    rows = len((data_dir / "cleaned_readings.jsonl").read_bytes().splitlines())
-    return {"seconds": seconds, "messages": rows, "peak_rss_mb": peak_rss_mb()}
+    [drained] = [
+        m.metadata["messages_received"].value
+        for m in result.asset_materializations_for_node("sensor_readings")
+    ]
+    return {"seconds": seconds, "messages": drained, "peak_rss_mb": peak_rss_mb()}
 
 
-def _in_child(kind: str, url: str, queue: str, path: Path) -> dict:
-    result = subprocess.run(
+def _start_child(kind: str, url: str, queue: str, path: Path, env: dict | None = None):
+    return subprocess.Popen(
         [sys.executable, __file__, "--child", kind, url, queue, str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _result(child: subprocess.Popen) -> dict:
+    stdout, stderr = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(stderr[-3000:])
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _in_child(kind: str, url: str, queue: str, path: Path, env: dict | None = None) -> dict:
+    return _result(_start_child(kind, url, queue, path, env))
+
+
+def scaling(n: int, consumers: int, postgres_url: str) -> None:
+    """One consumer on the JSONL store against several on the PostgreSQL store, one queue each."""
+    from mlops_demo.pg_store import PostgresStore
+
+    url = broker_url()
+    bodies = reading_bodies(n)
+    single, shared = private_queue("jsonl"), private_queue("postgres")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    store = PostgresStore(postgres_url, schema, "cleaned_readings", "quarantined_readings")
+    pg_env = {"MLOPS_STORE_URL": postgres_url, "MLOPS_STORE_SCHEMA": schema}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            fill_queue(url, single, bodies)
+            fill_queue(url, shared, bodies)
+            one = _in_child("job", url, single, Path(tmp) / "jsonl")
+            started = time.perf_counter()
+            children = [
+                _start_child("job", url, shared, Path(tmp) / f"machine{i}", pg_env)
+                for i in range(consumers)
+            ]
+            results = [_result(child) for child in children]
+            wall = time.perf_counter() - started
+            stored = store.row_count()
+        finally:
+            cleanup(url, single, shared)
+            store.drop()
+    assert stored == n, f"the PostgreSQL store holds {stored} of {n}"
+    shares = ", ".join(f"{r['messages']:,}" for r in results)
+    print(f"{n:,} readings, one queue each side")
+    single_rate = n / one["seconds"]
+    print(f"  1 consumer, JSONL store:        {single_rate:>8,.0f} msg/s ({one['seconds']:.2f} s)")
+    # Like the single consumer's, each run is timed inside its process (imports excluded); the
+    # consumers run side by side, so the slowest one's run time is the group's.
+    slowest = max(r["seconds"] for r in results)
+    print(f"  {consumers} consumers, PostgreSQL store: {n / slowest:>8,.0f} msg/s "
+          f"({slowest:.2f} s; {wall:.2f} s wall with process start; shares {shares})")  # fmt: skip
+    print(f"  ratio {consumers} on PostgreSQL / 1 on JSONL: {ratio(one['seconds'], slowest)}")
 
 
 def main() -> int:
@@ -93,7 +147,14 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    sizes = parser.parse_args().sizes
+    parser.add_argument("--consumers", type=int, help="compare N consumers on PostgreSQL instead")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    sizes = args.sizes
+    if args.consumers:
+        for n in sizes:
+            scaling(n, args.consumers, args.postgres_url)
+        return 0
     url = broker_url()
     print(f"{'messages':>9} {'side':<16} {'msg/s':>9} {'seconds':>8} {'peak MB':>8}")
     for n in sizes:

@@ -290,3 +290,30 @@ def _group_alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def main() -> int:
+    """`python -m mlops_demo.dagster_dev`: dagster dev on the project's Dagster home for the
+    instance kind MLOPS_DAGSTER_INSTANCE selects (sqlite, or postgres), until Ctrl+C."""
+    dev = DagsterDev(port=int(os.environ.get("MLOPS_DAGSTER_PORT", "3000")))
+    running = running_dagster_processes(dev.home)
+    if running:
+        print(f"error: dagster dev already runs on {dev.home} (pids {running})", file=sys.stderr)
+        return 1
+    dev.start()
+    try:
+        dev.wait_until_ready()
+        print(f"dagster dev is up at {dev.url} with the Dagster home {dev.home}; Ctrl+C stops it")
+        dev.process.wait()
+    except KeyboardInterrupt:
+        pass
+    except DagsterDevError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        dev.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

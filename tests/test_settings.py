@@ -14,6 +14,9 @@ VARIABLES = (
     "MLOPS_SENSOR_INTERVAL_SECONDS",
     "MLOPS_DATA_DIR",
     "MLOPS_EXECUTOR",
+    "MLOPS_STORE_URL",
+    "MLOPS_STORE_SCHEMA",
+    "MLOPS_DAGSTER_INSTANCE",
 )
 
 
@@ -32,6 +35,9 @@ def test_defaults(clean_env):
     assert settings.sensor_interval_seconds == 5
     assert settings.data_dir == REPO_ROOT
     assert settings.executor == "in_process"
+    assert settings.store_url is None and not settings.store_is_postgres
+    assert settings.dagster_instance == "sqlite"
+    assert settings.dagster_home == REPO_ROOT / ".dagster_home"
 
 
 def test_environment_overrides(clean_env, tmp_path):
@@ -43,6 +49,16 @@ def test_environment_overrides(clean_env, tmp_path):
     assert (settings.min_batch, settings.readings_queue) == (20, "r2")
     assert settings.data_dir == tmp_path.resolve()
     assert settings.executor == "multiprocess"
+
+
+def test_postgres_selections(clean_env):
+    clean_env.setenv("MLOPS_STORE_URL", "postgresql://u:p@db/mlops")
+    clean_env.setenv("MLOPS_STORE_SCHEMA", "plant7")
+    clean_env.setenv("MLOPS_DAGSTER_INSTANCE", "postgres")
+    settings = get_settings()
+    assert settings.store_is_postgres and settings.store_schema == "plant7"
+    assert settings.dagster_home == REPO_ROOT / ".dagster_home_postgres"
+    assert (settings.dagster_home / "dagster.yaml").is_file()
 
 
 def test_relative_data_dir_resolves_from_the_repository_not_the_working_directory(
@@ -60,6 +76,7 @@ def test_relative_data_dir_resolves_from_the_repository_not_the_working_director
         ("MLOPS_MIN_BATCH", "0", "MLOPS_MIN_BATCH must be at least 1, got 0"),
         ("MLOPS_SENSOR_INTERVAL_SECONDS", "-3", "must be at least 1, got -3"),
         ("MLOPS_EXECUTOR", "threads", "MLOPS_EXECUTOR must be one of in_process, multiprocess"),
+        ("MLOPS_DAGSTER_INSTANCE", "mysql", "must be one of sqlite, postgres"),
     ],
 )
 def test_bad_values_say_which_setting_and_why(clean_env, name, value, message):
