@@ -143,7 +143,7 @@ class DagsterDev:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _group_alive(group):
+        while time.monotonic() < deadline and group_alive(group):
             time.sleep(0.2)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
@@ -284,7 +284,8 @@ def _values(entries: list[dict]) -> Iterator[tuple[str, object]]:
                 break
 
 
-def _group_alive(group: int) -> bool:
+def group_alive(group: int) -> bool:
+    """Whether any process of the process group is still there."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:

@@ -12,7 +12,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster_helpers import stored_udis
 
 from mlops_demo import broker
-from mlops_demo.dagster_dev import running_dagster_processes
+from mlops_demo.dagster_dev import group_alive, running_dagster_processes
 from mlops_demo.registry import ModelRegistry
 from mlops_demo.settings import REPO_ROOT
 from mlops_demo.streams import READINGS, STATUSES
@@ -42,18 +42,10 @@ def _group_of(line: str) -> int:
     return int(line.split("process group ")[1].split(")")[0])
 
 
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _wait_gone(group: int, seconds: float = 30) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _group_alive(group):
+        if not group_alive(group):
             return True
         time.sleep(0.2)
     return False
