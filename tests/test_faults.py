@@ -196,3 +196,49 @@ def test_a_full_disk_fails_clearly_acks_nothing_unstored_and_catches_up(
     rerun = _run("none")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _count("full disk, then space freed", sent, small_disk)
+
+
+SAVE_AND_DIE = """
+import os, signal, sys
+from pathlib import Path
+from mlops_demo import durable, registry
+
+original = durable.write_atomically
+
+def write_then_die(path, data):
+    if path.suffix == ".pickle":
+        # Half the model is on disk under its temporary name when the process dies.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    original(path, data)
+
+registry.write_atomically = write_then_die
+registry.ModelRegistry(Path(sys.argv[1])).register(
+    {"weights": list(range(100_000))}, metrics={"f1": 0.5}, confusion_matrix=[[1, 0], [0, 1]],
+    hyperparameters={}, training_rows=1, test_rows=1, features=[],
+)
+"""
+
+
+def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path):
+    from mlops_demo.registry import ModelRegistry
+
+    registry = ModelRegistry(tmp_path)
+    kept = registry.register(
+        {"weights": [1]}, metrics={"f1": 0.4}, confusion_matrix=[[1, 0], [0, 1]],
+        hyperparameters={}, training_rows=1, test_rows=1, features=[],
+    )  # fmt: skip
+    killed = subprocess.run([sys.executable, "-c", SAVE_AND_DIE, str(tmp_path)], timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    assert registry.entries() == [kept]
+    models = sorted(p.name for p in registry.directory.glob("*.pickle"))
+    assert models == [kept.file_name], "a half-written model appeared under a model's name"
+    model, _ = registry.load(kept.name)
+    assert model == {"weights": [1]}
+    again = registry.register(
+        {"weights": [2]}, metrics={"f1": 0.6}, confusion_matrix=[[1, 0], [0, 1]],
+        hyperparameters={}, training_rows=1, test_rows=1, features=[],
+    )  # fmt: skip
+    assert [e.name for e in registry.entries()] == [kept.name, again.name]
+    FAULT_TABLE.append(("model save killed mid-write (registry entries)", 1, 1, 0, 0, 0))
