@@ -8,6 +8,7 @@ unacked messages are redelivered, and landed batches wait for the next `cleaned_
 import dagster as dg
 
 from mlops_demo.resources import DataDirResource, RabbitMQResource
+from mlops_demo.store import IngestCounts
 from mlops_demo.streams import READINGS, STATUSES, Stream
 
 GROUP = "ingestion"
@@ -25,21 +26,36 @@ def _ingestion_chain(
     )
     def drain_queue(rabbitmq: RabbitMQResource, data: DataDirResource) -> dg.MaterializeResult:
         landing = data.landing(stream)
+        store = data.store(stream)
+        committed: list[IngestCounts] = []
+
+        def keep(bodies: list[bytes]) -> None:
+            landing.land(bodies)
+            if store.commits_before_ack:
+                # A shared database is the durable place: commit there before the ack, so a
+                # consumer machine lost for good after the ack loses nothing.
+                committed.append(store.ingest(landing, stream.validate))
+
         try:
-            received = rabbitmq.drain(stream, landing.land)
+            received = rabbitmq.drain(stream, keep)
         except OSError as exc:
             raise dg.Failure(
                 description=f"could not write a landing batch in {landing.directory} "
                 f"({exc.strerror or exc}); the messages of that chunk were not acked and stay "
                 "queued, and batches landed before it are kept: free the space and run again."
             ) from None
-        return dg.MaterializeResult(
-            metadata={
-                "queue": rabbitmq.queue_name(stream),
-                "messages_received": received,
-                "landed_batches_waiting": len(landing.batches()),
+        metadata = {
+            "queue": rabbitmq.queue_name(stream),
+            "messages_received": received,
+            "landed_batches_waiting": len(landing.batches()),
+        }
+        if store.commits_before_ack:
+            metadata |= {
+                "records_stored_before_ack": sum(c.stored for c in committed),
+                "duplicates_dropped_before_ack": sum(c.duplicates for c in committed),
+                "records_quarantined_before_ack": sum(c.quarantined for c in committed),
             }
-        )
+        return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(
         name=cleaned,

@@ -30,6 +30,9 @@ class StoreUnavailable(RuntimeError):
 
 
 class PostgresStore:
+    # Each consumer's landing batch is on its own disk: commit to the database before the ack.
+    commits_before_ack = True
+
     def __init__(self, url: str, schema: str, table: str, quarantine_table: str):
         self.url = url
         self.schema = schema

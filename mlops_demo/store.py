@@ -70,6 +70,9 @@ def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 class JsonlStore:
+    # The landing batch on the same disk is as durable as the store: ack first, store after.
+    commits_before_ack = False
+
     def __init__(self, path: Path, quarantine_path: Path):
         self.path = path
         self.quarantine_path = quarantine_path

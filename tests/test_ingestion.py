@@ -49,6 +49,24 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
+def _counts(result: dg.ExecuteInProcessResult, raw: str, cleaned: str) -> dict:
+    """A run's counts: the PostgreSQL store commits before the ack (in the raw asset), the JSONL
+    store after it (in the cleaned asset)."""
+    drained, stored = _metadata(result, raw), _metadata(result, cleaned)
+    return {
+        "received": drained["messages_received"],
+        **{
+            kind: stored[f"{name}"] + drained.get(f"{name}_before_ack", 0)
+            for kind, name in (
+                ("stored", "records_stored"),
+                ("duplicates", "duplicates_dropped"),
+                ("quarantined", "records_quarantined"),
+            )
+        },
+        "total_rows": stored["store_total_rows"],
+    }
+
+
 def _publish(url: str, queue: str, messages: list[dict]) -> None:
     broker.publish(url, queue, [json.dumps(m).encode() for m in messages])
 
@@ -59,14 +77,12 @@ def test_both_streams_ingest_fully(env, instance, broker_url, queues):
     _publish(broker_url, queues["statuses"], [r.status_of(x) for x in records[:700]])
     readings = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
     statuses = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
-    assert _metadata(readings, "sensor_readings")["messages_received"] == 1200
-    assert _metadata(readings, "cleaned_readings") | {"store": None} == {
-        "messages_received": 1200,
-        "records_stored": 1200,
-        "duplicates_dropped": 0,
-        "records_quarantined": 0,
-        "store_total_rows": 1200,
-        "store": None,
+    assert _counts(readings, "sensor_readings", "cleaned_readings") == {
+        "received": 1200,
+        "stored": 1200,
+        "duplicates": 0,
+        "quarantined": 0,
+        "total_rows": 1200,
     }
     assert _metadata(readings, "historic_readings")["store_total_rows"] == 1200
     assert _metadata(statuses, "cleaned_daily_statuses")["store_total_rows"] == 700
@@ -99,8 +115,8 @@ def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, b
     broker.publish(broker_url, queues["readings"], list(BAD_BODIES.values()))
     result = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
     assert result.success
-    meta = _metadata(result, "cleaned_readings")
-    assert (meta["records_stored"], meta["records_quarantined"]) == (0, len(BAD_BODIES))
+    counts = _counts(result, "sensor_readings", "cleaned_readings")
+    assert (counts["stored"], counts["quarantined"]) == (0, len(BAD_BODIES))
     by_body = {e["body_sha256"]: e for e in DataDirResource().store(READINGS).quarantined()}
     assert len(by_body) == len(BAD_BODIES)
     for kind, body in BAD_BODIES.items():
@@ -119,12 +135,8 @@ def test_republished_messages_are_not_stored_twice(env, instance, broker_url, qu
     dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
     _publish(broker_url, queues["statuses"], messages)
     result = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
-    meta = _metadata(result, "cleaned_daily_statuses")
-    assert (meta["records_stored"], meta["duplicates_dropped"], meta["store_total_rows"]) == (
-        0,
-        500,
-        500,
-    )
+    counts = _counts(result, "daily_machine_statuses", "cleaned_daily_statuses")
+    assert (counts["stored"], counts["duplicates"], counts["total_rows"]) == (0, 500, 500)
 
 
 def _job_process(env: Path, job: str, cwd: Path) -> subprocess.Popen:
