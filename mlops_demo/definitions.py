@@ -14,7 +14,7 @@ default_automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "default_automation_condition_sensor",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=get_settings().sensor_interval_seconds,
+    minimum_interval_seconds=sensors.daemon_interval(get_settings().sensor_interval_seconds),
 )
 
 defs = dg.Definitions(

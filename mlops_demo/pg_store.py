@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
@@ -38,6 +39,7 @@ class PostgresStore:
         self.schema = schema
         self.table = table
         self.quarantine_table = quarantine_table
+        self._created = False
 
     @property
     def location(self) -> str:
@@ -65,18 +67,29 @@ class PostgresStore:
         }
 
     def create(self) -> None:
-        """Create the schema and tables if they do not exist yet."""
-        with self._connect() as connection, connection.cursor() as cursor:
-            cursor.execute(
-                sql.SQL(
-                    "CREATE SCHEMA IF NOT EXISTS {schema};"
-                    "CREATE TABLE IF NOT EXISTS {records} "
-                    "(udi bigint PRIMARY KEY, record text NOT NULL);"
-                    "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
-                    "entry text NOT NULL)"
-                ).format(**self._names())
-            )
-            connection.commit()
+        """Create the schema and tables if they do not exist yet (once per store object)."""
+        if self._created:
+            return
+        statement = sql.SQL(
+            "CREATE SCHEMA IF NOT EXISTS {schema};"
+            "CREATE TABLE IF NOT EXISTS {records} "
+            "(udi bigint PRIMARY KEY, record text NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
+            "entry text NOT NULL)"
+        ).format(**self._names())
+        with self._connect() as connection:
+            for attempt in range(3):
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(statement)
+                    connection.commit()
+                    break
+                except psycopg2.errors.UniqueViolation:
+                    # Consumers starting together race on IF NOT EXISTS; the loser retries.
+                    connection.rollback()
+                    if attempt == 2:
+                        raise
+        self._created = True
 
     def row_count(self) -> int:
         self.create()

@@ -19,6 +19,17 @@ IN_FLIGHT = [
 ]
 
 
+def daemon_interval(seconds: int) -> int:
+    """The minimum_interval_seconds that makes a sensor tick every `seconds`.
+
+    Dagster's sensor daemon wakes every 5 s and skips a sensor whose last tick began less than its
+    minimum interval ago; the last tick began a few milliseconds into the previous wake-up, so a
+    5 s minimum is often "not yet" and the sensor ticks every 10 s instead. One second less
+    makes it tick at every wake-up (measured: ticks 5 s apart instead of alternating 5 and 10).
+    """
+    return max(1, seconds - 1)
+
+
 def queue_depth_sensor(
     name: str, job: UnresolvedAssetJobDefinition, stream: Stream
 ) -> dg.SensorDefinition:
@@ -27,7 +38,7 @@ def queue_depth_sensor(
     @dg.sensor(
         name=name,
         job=job,
-        minimum_interval_seconds=get_settings().sensor_interval_seconds,
+        minimum_interval_seconds=daemon_interval(get_settings().sensor_interval_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Launches {job.name} when the {stream.name} queue holds a full batch.",
     )
