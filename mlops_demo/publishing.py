@@ -21,6 +21,7 @@ from mlops_demo import records as r
 from mlops_demo.broker import BrokerUnavailable, publish
 from mlops_demo.settings import get_settings
 from mlops_demo.simulator import DEFAULT_SEED, iter_records
+from mlops_demo.streams import READINGS, STATUSES, Stream
 
 BATCH = 500
 PROGRESS_EVERY_SECONDS = 2.0
@@ -40,12 +41,12 @@ _CSV_TYPES: dict[str, Callable[[str], object]] = {
 class Kind:
     noun: str
     message_of: Callable[[dict], dict]
-    queue_setting: str
+    stream: Stream
 
 
 KINDS = {
-    "readings": Kind("readings", r.reading_of, "readings_queue"),
-    "statuses": Kind("statuses", r.status_of, "statuses_queue"),
+    "readings": Kind("readings", r.reading_of, READINGS),
+    "statuses": Kind("statuses", r.status_of, STATUSES),
 }
 
 
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.offset < 0 or args.num_records < 0 or args.period < 0:
         parser.error("--offset, --num-records and --period cannot be negative")
     kind = KINDS[args.kind]
-    queue = args.queue or getattr(settings, kind.queue_setting)
+    queue = args.queue or kind.stream.queue(settings)
     try:
         records = iter_source(args.source, args.seed, args.offset)
         if args.interactive:
