@@ -13,7 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
-from mlops_demo.durable import FILE_MODE, ensure_dir, fsync_dir
+from mlops_demo.durable import FILE_MODE, ensure_dir, fsync_dir, write_all
 
 BATCH_SUFFIX = ".batch"
 PARTIAL_SUFFIX = ".tmp"
@@ -32,10 +32,7 @@ class LandingArea:
         data = b"".join(base64.b64encode(body) + b"\n" for body in bodies)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_all(fd, data)
         except OSError:
             partial.unlink(missing_ok=True)  # a full disk, say: nothing was landed, nothing acked
             raise
