@@ -7,10 +7,10 @@ import uuid
 
 import pika
 
-from mlops_demo import broker
-from mlops_demo import records as r
-from mlops_demo.settings import get_settings
-from mlops_demo.simulator import simulate
+from mlops_demo.core import broker
+from mlops_demo.core.records import reading_of
+from mlops_demo.core.settings import get_settings
+from mlops_demo.core.simulator import simulate
 
 
 def private_queue(prefix: str) -> str:
@@ -22,7 +22,7 @@ def broker_url() -> str:
 
 
 def reading_bodies(n: int) -> list[bytes]:
-    return [json.dumps(r.reading_of(x)).encode() for x in simulate(n)]
+    return [json.dumps(reading_of(x)).encode() for x in simulate(n)]
 
 
 def fill_queue(url: str, queue: str, bodies: list[bytes]) -> None:

@@ -102,7 +102,7 @@ def _in_child(kind: str, url: str, queue: str, path: Path, env: dict | None = No
 
 def scaling(n: int, consumers: int, postgres_url: str) -> None:
     """One consumer on the JSONL store against several on the PostgreSQL store, one queue each."""
-    from mlops_demo.pg_store import PostgresStore
+    from mlops_demo.core.store.postgres import PostgresStore
 
     url = broker_url()
     bodies = reading_bodies(n)

@@ -19,12 +19,18 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV
 
-from mlops_demo import modelling
-from mlops_demo import records as r
-from mlops_demo.settings import REPO_ROOT
-from mlops_demo.simulator import simulate
+from mlops_demo.core import modelling
+from mlops_demo.core.records import (
+    AIR_TEMPERATURE,
+    PROCESS_TEMPERATURE,
+    ROTATIONAL_SPEED,
+    TARGET,
+    TORQUE,
+)
+from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.simulator import simulate
 
-BASELINE_FEATURES = [r.AIR_TEMPERATURE, r.PROCESS_TEMPERATURE, r.ROTATIONAL_SPEED, r.TORQUE]
+BASELINE_FEATURES = [AIR_TEMPERATURE, PROCESS_TEMPERATURE, ROTATIONAL_SPEED, TORQUE]
 BASELINE_GRID = {"n_estimators": [100, 200], "max_depth": [None, 10], "min_samples_leaf": [1, 3]}
 
 
@@ -44,7 +50,7 @@ def project(train: pd.DataFrame, test: pd.DataFrame, scoring: pd.DataFrame) -> d
     started = time.perf_counter()
     modelling.failure_probability(result.model, scoring)
     score_seconds = time.perf_counter() - started
-    truth = test[r.TARGET]
+    truth = test[TARGET]
     features = test[list(modelling.FEATURE_COLUMNS)]
     predicted = result.model.predict(features)
     probability = modelling.failure_probability(result.model, test)
@@ -56,7 +62,7 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame, scoring: pd.DataFrame) -> 
         RandomForestClassifier(random_state=0, n_jobs=-1), BASELINE_GRID, scoring="precision", cv=3
     )
     started = time.perf_counter()
-    search.fit(train[BASELINE_FEATURES], train[r.TARGET])
+    search.fit(train[BASELINE_FEATURES], train[TARGET])
     seconds = time.perf_counter() - started
     model = search.best_estimator_
     started = time.perf_counter()
@@ -64,7 +70,7 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame, scoring: pd.DataFrame) -> 
     score_seconds = time.perf_counter() - started
     probability = model.predict_proba(test[BASELINE_FEATURES])[:, 1]
     predicted = model.predict(test[BASELINE_FEATURES])
-    return {**_scores(test[r.TARGET], predicted, probability), "train_s": seconds,
+    return {**_scores(test[TARGET], predicted, probability), "train_s": seconds,
             "score_s": score_seconds}  # fmt: skip
 
 
@@ -92,7 +98,7 @@ def main() -> int:
         data = pd.read_csv(args.csv, encoding="utf-8-sig")
         train, test = modelling.split_by_udi(data, 0.7)
         scoring = data.head(10_000)
-        failures = int(test[r.TARGET].sum())
+        failures = int(test[TARGET].sum())
         print(f"Reference data {args.csv.name}: {len(train)} train / {len(test)} test rows, "
               f"{failures} test failures; scoring {len(scoring):,} readings")  # fmt: skip
         print(HEADER)
@@ -100,7 +106,7 @@ def main() -> int:
         print(_row("baseline RF, 4 raw features, grid", baseline(train, test, scoring)))
         started = time.perf_counter()
         modelling.build_pipeline(modelling.Hyperparameters()).fit(
-            data[list(modelling.FEATURE_COLUMNS)], data[r.TARGET]
+            data[list(modelling.FEATURE_COLUMNS)], data[TARGET]
         )
         print(f"project pipeline trained on all {len(data):,} rows in "
               f"{time.perf_counter() - started:.2f} s")  # fmt: skip

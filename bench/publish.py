@@ -14,8 +14,8 @@ import time
 import pika
 from _common import broker_url, cleanup, private_queue, ratio, reading_bodies
 
-from mlops_demo import broker
-from mlops_demo.publishing import KINDS, iter_source, publish_batch
+from mlops_demo.core import broker
+from mlops_demo.core.publishing import KINDS, iter_source, publish_batch
 
 
 def raw_pika(url: str, queue: str, bodies: list[bytes]) -> float:

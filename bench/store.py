@@ -18,11 +18,12 @@ from pathlib import Path
 
 from _common import peak_rss_mb
 
-from mlops_demo import records as r
-from mlops_demo.cleaning import validate_reading
-from mlops_demo.landing import LandingArea
-from mlops_demo.simulator import iter_records
-from mlops_demo.store import JsonlStore, canonical_line
+from mlops_demo.core.cleaning import validate_reading
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import reading_of
+from mlops_demo.core.simulator import iter_records
+from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.protocol import canonical_line
 
 
 def _child(directory: Path) -> dict:
@@ -52,11 +53,11 @@ def main() -> int:
         started = time.perf_counter()
         with open(directory / "store.jsonl", "wb") as f:
             for _ in range(args.rows):
-                f.write(canonical_line(r.reading_of(next(records))) + b"\n")
+                f.write(canonical_line(reading_of(next(records))) + b"\n")
         built = time.perf_counter() - started
         size_mb = (directory / "store.jsonl").stat().st_size / 1e6
-        repeats = [r.reading_of(x) for x in _tail(args.rows, args.batch // 2)]
-        new = [r.reading_of(next(records)) for _ in range(args.batch - len(repeats))]
+        repeats = [reading_of(x) for x in _tail(args.rows, args.batch // 2)]
+        new = [reading_of(next(records)) for _ in range(args.batch - len(repeats))]
         LandingArea(directory / "landing").land([json.dumps(m).encode() for m in repeats + new])
         result = subprocess.run([sys.executable, __file__, "--child", tmp], capture_output=True,
                                 text=True, check=True)  # fmt: skip
@@ -70,7 +71,7 @@ def main() -> int:
 
 
 def _tail(rows: int, n: int) -> list[dict]:
-    from mlops_demo.simulator import simulate
+    from mlops_demo.core.simulator import simulate
 
     return simulate(n, offset=rows - n)
 

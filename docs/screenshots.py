@@ -18,7 +18,7 @@ IMAGES = Path(__file__).resolve().parent / "images"
 PAGES = {
     "sensors.png": "/automation",
     "asset-graph.png": "/asset-groups",
-    "ingestion-group.png": "/locations/mlops_demo.definitions/asset-groups/ingestion",
+    "ingestion-group.png": "/locations/mlops_demo/asset-groups/ingestion",
     "production-model-candidates.png": "/assets/production_model_candidates?view=events",
     "devices-at-risk.png": "/assets/devices_at_risk?view=events",
 }
@@ -41,10 +41,10 @@ def main() -> int:
         MLOPS_READINGS_QUEUE=f"screens_{tag}_readings",
         MLOPS_STATUSES_QUEUE=f"screens_{tag}_statuses",
     )
-    from mlops_demo import broker
-    from mlops_demo.dagster_dev import DagsterDev
-    from mlops_demo.settings import get_settings
-    from mlops_demo.walkthrough import Walkthrough
+    from mlops_demo.cli.dagster_dev import DagsterDev
+    from mlops_demo.cli.walkthrough import Walkthrough
+    from mlops_demo.core import broker
+    from mlops_demo.core.settings import get_settings
 
     dev = DagsterDev(home=scratch / "home")
     try:

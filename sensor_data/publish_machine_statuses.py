@@ -1,11 +1,11 @@
-"""Publish machine statuses to RabbitMQ (see --help): `python -m mlops_demo.publishing statuses`."""
+"""Publish machine statuses to RabbitMQ: `mlops-demo publish statuses` (see --help)."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mlops_demo.publishing import main
+from mlops_demo.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["statuses", *sys.argv[1:]]))
+    main(["publish", "statuses", *sys.argv[1:]], prog_name=Path(__file__).name)

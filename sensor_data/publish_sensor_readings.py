@@ -1,11 +1,11 @@
-"""Publish machine readings to RabbitMQ (see --help): `python -m mlops_demo.publishing readings`."""
+"""Publish machine readings to RabbitMQ: `mlops-demo publish readings` (see --help)."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mlops_demo.publishing import main
+from mlops_demo.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["readings", *sys.argv[1:]]))
+    main(["publish", "readings", *sys.argv[1:]], prog_name=Path(__file__).name)

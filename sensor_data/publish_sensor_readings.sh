@@ -3,4 +3,4 @@
 # Options are passed on: --source FILE.csv, --seed N, --url URL, -T SECONDS, -o OFFSET.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_python.sh"
-exec "$python" -m mlops_demo.publishing readings --interactive "$@"
+exec "$python" -m mlops_demo publish readings --interactive "$@"

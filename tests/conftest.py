@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_demo import broker
-from mlops_demo.settings import DEFAULT_BROKER_URL, REPO_ROOT
-from mlops_demo.simulator import simulate
+from mlops_demo.core import broker
+from mlops_demo.core.settings import DEFAULT_BROKER_URL, REPO_ROOT
+from mlops_demo.core.simulator import simulate
 
 REFERENCE_CSV = REPO_ROOT.parent / "shared" / "data" / "predictive_maintenance.csv"
 
@@ -31,7 +31,7 @@ def broker_url() -> str:
         broker.queue_depth(url, "mlops_demo_test_probe")
         broker.delete_queue(url, "mlops_demo_test_probe")
     except broker.BrokerUnavailable as exc:
-        pytest.fail(f"{exc}: run `python -m mlops_demo.ensure_broker` first", pytrace=False)
+        pytest.fail(f"{exc}: run `mlops-demo ensure-broker` first", pytrace=False)
     return url
 
 
@@ -74,7 +74,7 @@ def instance():
 
 def pytest_terminal_summary(terminalreporter):
     """The fault-injection table, when the fault tests ran."""
-    from test_faults import FAULT_TABLE
+    from helpers.faults import FAULT_TABLE
 
     if not FAULT_TABLE:
         return
@@ -126,7 +126,7 @@ def backend(request, env, monkeypatch) -> str:
         yield request.param
         return
     request.getfixturevalue("postgres_available")
-    from mlops_demo.pg_store import PostgresStore
+    from mlops_demo.core.store.postgres import PostgresStore
 
     tag = uuid.uuid4().hex[:10]
     schema, database = f"test_{tag}", f"dagster_test_{tag}"

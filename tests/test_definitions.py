@@ -1,12 +1,18 @@
-"""The code location loads, and its asset, job and sensor names are exactly the product's."""
+"""The code location loads, and its asset, check, job, sensor and resource names are exactly the
+product's, under one code location name on every route."""
 
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import dagster as dg
+import pytest
+import yaml
 
+from mlops_demo.cli.dagster_dev import LOCATION
+from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.definitions import defs
-from mlops_demo.settings import REPO_ROOT
 
 INGESTION_ASSETS = {
     "sensor_readings",
@@ -90,11 +96,52 @@ def test_sensor_names_run_by_default():
         assert sensors[name].minimum_interval_seconds == 4
 
 
-def test_dagster_cli_finds_the_project_instance_from_the_root_and_from_the_package_folder():
-    dagster = [sys.executable, "-m", "dagster", "definitions", "validate"]
-    for cwd in (REPO_ROOT, REPO_ROOT / "mlops_demo"):
-        # A shell sets PWD; the .env files build DAGSTER_HOME from it.
-        env = {"PATH": "/usr/bin:/bin", "PWD": str(cwd)}
-        result = subprocess.run(dagster, cwd=cwd, env=env, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert "Validation successful for code location mlops_demo" in result.stdout + result.stderr
+def test_every_asset_declares_its_kinds():
+    graph = defs.resolve_asset_graph()
+    kinds = {key.to_user_string(): graph.get(key).kinds for key in graph.get_all_asset_keys()}
+    assert {asset for asset, declared in kinds.items() if not declared} == set()
+    assert kinds["sensor_readings"] == {"rabbitmq"}
+    assert kinds["cleaned_readings"] == {"jsonl"}
+    assert kinds["trained_model"] == {"scikitlearn"}
+
+
+def test_asset_check_names():
+    checks = {
+        (key.asset_key.to_user_string(), key.name)
+        for checks_def in defs.asset_checks
+        for key in checks_def.check_keys
+    }
+    assert checks == {("deployed_model", "deployed_model_matches_registry_hash")}
+
+
+def test_resources_are_the_broker_the_store_and_the_model_registry():
+    assert set(defs.resources) == {"rabbitmq", "store", "model_registry"}
+
+
+def _cli(command: list[str], cwd) -> subprocess.CompletedProcess:
+    # A shell sets PWD; the .env files build DAGSTER_HOME from it.
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PWD": str(cwd)}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("folder", ["", "mlops_demo"])
+def test_dagster_and_dg_validate_the_location_from_the_root_and_the_package_folder(folder):
+    cwd = REPO_ROOT / folder
+    result = _cli([sys.executable, "-m", "dagster", "definitions", "validate"], cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Validation successful for code location mlops_demo." in result.stdout + result.stderr
+    result = _cli(["dg", "check", "defs"], cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All definitions loaded successfully." in result.stdout + result.stderr
+
+
+def test_one_code_location_name_on_every_route():
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    workspace = yaml.safe_load((REPO_ROOT / "mlops_demo" / "workspace.yaml").read_text())
+    names = {
+        "dagster dev (pyproject)": pyproject["tool"]["dagster"]["code_location_name"],
+        "dg dev": pyproject["tool"]["dg"]["project"]["code_location_name"],
+        "cd mlops_demo && dagster dev": workspace["load_from"][0]["python_module"]["location_name"],
+        "mlops-demo dev and walkthrough": LOCATION,
+    }
+    assert set(names.values()) == {"mlops_demo"}, names

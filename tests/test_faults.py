@@ -14,15 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.faults import FAULT_TABLE, RUNNER
+from helpers.models import summary
 
-from mlops_demo import broker
-from mlops_demo import records as r
-from mlops_demo.settings import REPO_ROOT
-from mlops_demo.simulator import simulate
+from mlops_demo.core import broker
+from mlops_demo.core.records import UDI, reading_of, status_of
+from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.simulator import simulate
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
-RUNNER = Path(__file__).with_name("fault_runner.py")
-FAULT_TABLE: list[tuple] = []
 
 
 def _run(point: str, job: str = "get_all_readings_job") -> subprocess.CompletedProcess:
@@ -58,8 +58,8 @@ def _count(fault: str, sent: list[int], data_dir: Path, quarantined_expected: in
 
 def _publish(url: str, queue: str, n: int) -> list[int]:
     records = simulate(n)
-    assert broker.publish(url, queue, [json.dumps(r.reading_of(x)).encode() for x in records]) == n
-    return [x[r.UDI] for x in records]
+    assert broker.publish(url, queue, [json.dumps(reading_of(x)).encode() for x in records]) == n
+    return [x[UDI] for x in records]
 
 
 @pytest.mark.parametrize(
@@ -139,16 +139,16 @@ def test_concurrent_ingestion_and_training_runs(env, broker_url, queues, tmp_pat
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     first = simulate(2000)
     broker.publish(
-        broker_url, queues["readings"], [json.dumps(r.reading_of(x)).encode() for x in first]
+        broker_url, queues["readings"], [json.dumps(reading_of(x)).encode() for x in first]
     )
     broker.publish(
-        broker_url, queues["statuses"], [json.dumps(r.status_of(x)).encode() for x in first]
+        broker_url, queues["statuses"], [json.dumps(status_of(x)).encode() for x in first]
     )
     for job in ("get_all_readings_job", "get_all_daily_machine_statuses_job"):
         assert _run("none", job).returncode == 0
     more = simulate(20_000, offset=2000)
     broker.publish(
-        broker_url, queues["readings"], [json.dumps(r.reading_of(x)).encode() for x in more]
+        broker_url, queues["readings"], [json.dumps(reading_of(x)).encode() for x in more]
     )
     runs = [
         subprocess.Popen(
@@ -201,7 +201,8 @@ def test_a_full_disk_fails_clearly_acks_nothing_unstored_and_catches_up(
 SAVE_AND_DIE = """
 import os, signal, sys
 from pathlib import Path
-from mlops_demo import durable, registry
+from mlops_demo.core import durable
+from mlops_demo.core import registry
 
 original = durable.write_atomically
 
@@ -214,31 +215,26 @@ def write_then_die(path, data):
     original(path, data)
 
 registry.write_atomically = write_then_die
-registry.ModelRegistry(Path(sys.argv[1])).register(
-    {"weights": list(range(100_000))}, metrics={"f1": 0.5}, confusion_matrix=[[1, 0], [0, 1]],
-    hyperparameters={}, training_rows=1, test_rows=1, features=[],
-)
+sys.path.insert(0, sys.argv[2])
+from helpers.models import summary
+registry.ModelRegistry(Path(sys.argv[1])).register({"weights": list(range(100_000))}, summary())
 """
 
 
 def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path):
-    from mlops_demo.registry import ModelRegistry
+    from mlops_demo.core.registry import ModelRegistry
 
     registry = ModelRegistry(tmp_path)
-    kept = registry.register(
-        {"weights": [1]}, metrics={"f1": 0.4}, confusion_matrix=[[1, 0], [0, 1]],
-        hyperparameters={}, training_rows=1, test_rows=1, features=[],
-    )  # fmt: skip
-    killed = subprocess.run([sys.executable, "-c", SAVE_AND_DIE, str(tmp_path)], timeout=60)
+    kept = registry.register({"weights": [1]}, summary(0.4))
+    killed = subprocess.run(
+        [sys.executable, "-c", SAVE_AND_DIE, str(tmp_path), str(Path(__file__).parent)], timeout=60
+    )
     assert killed.returncode == -signal.SIGKILL
     assert registry.entries() == [kept]
     models = sorted(p.name for p in registry.directory.glob("*.pickle"))
     assert models == [kept.file_name], "a half-written model appeared under a model's name"
     model, _ = registry.load(kept.name)
     assert model == {"weights": [1]}
-    again = registry.register(
-        {"weights": [2]}, metrics={"f1": 0.6}, confusion_matrix=[[1, 0], [0, 1]],
-        hyperparameters={}, training_rows=1, test_rows=1, features=[],
-    )  # fmt: skip
+    again = registry.register({"weights": [2]}, summary(0.6))
     assert [e.name for e in registry.entries()] == [kept.name, again.name]
     FAULT_TABLE.append(("model save killed mid-write (registry entries)", 1, 1, 0, 0, 0))

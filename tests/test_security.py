@@ -7,12 +7,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from dagster_helpers import run_job
+from helpers.runs import run_job
 
-from mlops_demo import broker
-from mlops_demo import records as r
-from mlops_demo.settings import SettingsError, check_credentials
-from mlops_demo.simulator import simulate
+from mlops_demo.core import broker
+from mlops_demo.core.records import reading_of
+from mlops_demo.core.settings import SettingsError, check_credentials
+from mlops_demo.core.simulator import simulate
 
 PASSWORD = "s3cret-" + uuid.uuid4().hex[:8]
 
@@ -58,7 +58,7 @@ def test_the_password_never_reaches_logs_metadata_or_run_config(
     monkeypatch.setenv("MLOPS_BROKER_URL", broker_user)
     records = simulate(50)
     broker.publish(
-        broker_user, queues["readings"], [json.dumps(r.reading_of(x)).encode() for x in records]
+        broker_user, queues["readings"], [json.dumps(reading_of(x)).encode() for x in records]
     )
     result = run_job(instance, "get_all_readings_job")
     assert result.success
@@ -78,7 +78,7 @@ def test_the_password_never_reaches_logs_metadata_or_run_config(
 
 
 def test_stores_and_registry_are_not_writable_by_others(env, instance, broker_url, queues):
-    from dagster_helpers import ingest, materialize
+    from helpers.runs import ingest, materialize
 
     # With no umask to hide it, every file and folder must carry its own safe mode.
     previous = os.umask(0)
@@ -99,7 +99,7 @@ def test_stores_and_registry_are_not_writable_by_others(env, instance, broker_ur
 
 
 def test_docker_compose_binds_localhost_and_takes_the_password_from_the_environment():
-    from mlops_demo.settings import REPO_ROOT
+    from mlops_demo.core.settings import REPO_ROOT
 
     compose = (REPO_ROOT / "docker-compose.yml").read_text()
     assert '"127.0.0.1:5672:5672"' in compose and '"127.0.0.1:15672:15672"' in compose

@@ -1,0 +1,27 @@
+"""The `mlops-demo` command: one entry point for everything that is not a Dagster run."""
+
+import click
+
+from mlops_demo.cli.dev import dev
+from mlops_demo.cli.ensure_broker import ensure_broker_command
+from mlops_demo.cli.publish import publish
+from mlops_demo.cli.reset import reset
+from mlops_demo.cli.walkthrough import walkthrough
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Run the predictive-maintenance MLOps demo: publish sensor data, play the whole loop, start
+    Dagster on the project's own instance, or reset everything. Settings come from MLOPS_*
+    environment variables (see the README).
+
+    \b
+    Examples:
+      mlops-demo ensure-broker && mlops-demo walkthrough
+      mlops-demo publish readings --interactive
+      mlops-demo <command> --help
+    """
+
+
+for command in (walkthrough, dev, reset, ensure_broker_command, publish):
+    main.add_command(command)

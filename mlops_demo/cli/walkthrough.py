@@ -1,0 +1,318 @@
+"""`mlops-demo walkthrough`: the whole MLOps loop, headless.
+
+It plays the classic UI walkthrough against a real `dagster dev` and the real broker: publish
+readings and statuses with the publish scripts, let the sensors ingest them, train, let the
+automation register candidates, deploy one with the Launchpad's run config, and watch
+devices_at_risk refresh. Everything goes through dagster dev's GraphQL API, as the UI does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from mlops_demo.cli.dagster_dev import (
+    ASSET_JOB,
+    DagsterDev,
+    DagsterDevError,
+    running_dagster_processes,
+)
+from mlops_demo.cli.errors import CommandError
+from mlops_demo.core import broker
+from mlops_demo.core.records import UDI
+from mlops_demo.core.settings import get_settings
+from mlops_demo.core.store import open_store
+from mlops_demo.core.streams import READINGS, STATUSES, Stream
+
+SENSORS = (
+    "min_number_of_readings_sensor",
+    "min_number_of_machine_statuses_sensor",
+    "default_automation_condition_sensor",
+)
+FRESHNESS_TARGET_SECONDS = 10.0
+WAIT_SECONDS = 180.0
+_PUBLISH_KINDS = {READINGS.name: "readings", STATUSES.name: "statuses"}
+_INGESTION = {READINGS.name: "cleaned_readings", STATUSES.name: "cleaned_daily_statuses"}
+
+
+class StepFailed(RuntimeError):
+    """A walkthrough step could not do what it says; the text is the reason."""
+
+
+@dataclass
+class Timings:
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    freshness: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Walkthrough:
+    def __init__(self, dev: DagsterDev, batch: int, say: Callable[[str], None] = print):
+        self.dev = dev
+        self.batch = batch
+        self.say = say
+        self.timings = Timings()
+        self.settings = get_settings()
+
+    @contextmanager
+    def step(self, number: int, title: str):
+        self.say(f"\n[{number}/7] {title}")
+        started = time.monotonic()
+        try:
+            yield
+        except (StepFailed, DagsterDevError, broker.BrokerUnavailable) as exc:
+            raise StepFailed(f"step {number} ({title}) failed: {exc}") from None
+        self.timings.steps.append((f"{number}. {title}", time.monotonic() - started))
+
+    # Observing ---------------------------------------------------------------------------
+
+    def _stored_udis(self, stream: Stream) -> set[int]:
+        frame = open_store(stream, self.settings).read_frame((UDI,))
+        return set(frame[UDI].tolist())
+
+    def _wait(self, what: str, check: Callable[[], object], timeout: float = WAIT_SECONDS):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = check()
+            if found:
+                return found
+            time.sleep(0.25)
+        raise StepFailed(f"waited {timeout:.0f} s for {what}")
+
+    def _newest(self, asset: str, after: float) -> dict | None:
+        found = self.dev.materializations(asset, after=after)
+        return found[0] if found else None
+
+    def _run(self, job: str, assets: list[str] | None = None, run_config: dict | None = None):
+        run_id = self.dev.launch(job, assets, run_config)
+        run = self.dev.wait_for_run(run_id)
+        if run["status"] != "SUCCESS":
+            raise StepFailed(
+                f"run {run_id[:8]} ended {run['status']}: {self.dev.failure_message(run_id)}"
+            )
+        return run
+
+    # Acting ------------------------------------------------------------------------------
+
+    def publish_and_ingest(self, stream: Stream) -> int:
+        """Publish the next batch with the publish script and wait for the sensor's run to store
+        it; returns the store's row count and records the data's freshness."""
+        before = self._stored_udis(stream)
+        offset = max(before, default=0)
+        waiting = broker.queue_depth(self.settings.broker_url, stream.queue(self.settings))
+        if waiting:
+            self.say(
+                f"  note: queue {stream.queue(self.settings)!r} already held {waiting} messages"
+            )
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlops_demo",
+                "publish",
+                _PUBLISH_KINDS[stream.name],
+                "-n",
+                str(self.batch),
+                "-o",
+                str(offset),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise StepFailed(result.stderr.strip().splitlines()[-1])
+        published_at = time.time()
+        self.say(f"  {result.stdout.strip()}")
+        expected = len(before) + self.batch + waiting
+        asset = _INGESTION[stream.name]
+
+        def stored():
+            event = self._newest(asset, after=published_at - 60)
+            if event and event["metadata"].get("dagster/row_count", 0) >= expected:
+                return event
+            return None
+
+        event = self._wait(f"the sensor's run to store {expected} {stream.name}", stored)
+        rows = event["metadata"]["dagster/row_count"]
+        if rows != expected:
+            raise StepFailed(f"the {stream.name} store holds {rows} rows, expected {expected}")
+        freshness = event["timestamp"] - published_at
+        self.timings.freshness.append(
+            (f"{stream.name} published -> stored ({rows} rows)", freshness)
+        )
+        self.say(
+            f"  the sensor ingested them: {asset} holds {rows} rows "
+            f"({freshness:.1f} s after publishing)"
+        )
+        return rows
+
+    def train_and_wait_for_candidates(self) -> dict:
+        run = self._run("train_ml_model")
+        model = self._newest("trained_model", after=run["startTime"] - 1)
+        scores = {
+            k: model["metadata"][k]
+            for k in ("precision", "recall", "f1", "roc_auc")
+            if k in model["metadata"]
+        }
+        self.say("  trained_model: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        candidates = self._wait(
+            "production_model_candidates to be materialized by the automation sensor",
+            lambda: self._newest("production_model_candidates", after=run["endTime"] - 1),
+        )["metadata"]
+        self.say(
+            "  production_model_candidates materialized by itself "
+            f"({candidates['num_candidates']} candidates):"
+        )
+        table = pd.DataFrame(candidates["candidates"]).fillna("")
+        for line in table.to_string(index=False).splitlines():
+            self.say("    " + line)
+        self.say(f"  recommended: {candidates['recommended_model']}")
+        return {"scores": scores, **candidates}
+
+    def deploy_and_wait_for_devices_at_risk(self, model_name: str) -> dict:
+        config = {"ops": {"deployed_model": {"config": {"model_name": model_name}}}}
+        self.say("  Launchpad config:\n    ops:\n      deployed_model:\n        config:\n"
+                 f"          model_name: {model_name}")  # fmt: skip
+        run = self._run(ASSET_JOB, ["deployed_model"], config)
+        deployed_at = run["endTime"]
+
+        def refreshed():
+            event = self._newest("devices_at_risk", after=deployed_at - 1)
+            if event and event["metadata"].get("model_name") == model_name:
+                return event
+            return None
+
+        event = self._wait("devices_at_risk to refresh for the new model", refreshed)
+        freshness = event["timestamp"] - deployed_at
+        self.timings.freshness.append(("deployment -> devices_at_risk refreshed", freshness))
+        meta = event["metadata"]
+        self.say(f"  devices_at_risk refreshed by itself {freshness:.1f} s after the deployment: "
+                 f"{meta['num_at_risk']} of {meta['num_scored']} machines at risk")  # fmt: skip
+        self.say(f"  UDIs at risk: {meta['devices_at_risk']}")
+        return meta
+
+    # The walkthrough ---------------------------------------------------------------------
+
+    def run(self, keep_running: bool) -> None:
+        with self.step(1, "start dagster dev and make sure the sensors run"):
+            self.dev.start()
+            self.say(f"  dagster dev (process group {self.dev.process_group}) at {self.dev.url}, "
+                     f"Dagster home {self.dev.home}")  # fmt: skip
+            self.dev.wait_until_ready()
+            for sensor in SENSORS:
+                self.say(f"  {sensor}: {self.dev.ensure_sensor_running(sensor)}")
+        with self.step(2, f"publish {self.batch} readings twice; the sensor ingests each batch"):
+            self.publish_and_ingest(READINGS)
+            self.publish_and_ingest(READINGS)
+        with self.step(3, f"publish {self.batch} statuses; join them with the readings"):
+            self.publish_and_ingest(STATUSES)
+            self._run(ASSET_JOB, ["joined_cleaned_readings_and_statuses"])
+            joined = self._newest("joined_cleaned_readings_and_statuses", after=0)["metadata"]
+            expected = len(self._stored_udis(READINGS) & self._stored_udis(STATUSES))
+            if joined["num_matches"] != expected:
+                raise StepFailed(f"num_matches is {joined['num_matches']}, expected {expected}")
+            self.say(
+                f"  joined_cleaned_readings_and_statuses: num_matches = {joined['num_matches']}"
+            )
+        with self.step(4, "train the model (job train_ml_model); candidates follow by themselves"):
+            first = self.train_and_wait_for_candidates()
+        with self.step(5, "deploy the recommended candidate from the Launchpad"):
+            before = self.deploy_and_wait_for_devices_at_risk(first["recommended_model"])
+        with self.step(6, f"publish {self.batch} more statuses, retrain and deploy the new model"):
+            self.publish_and_ingest(STATUSES)
+            second = self.train_and_wait_for_candidates()
+            after = self.deploy_and_wait_for_devices_at_risk(second["new_model"])
+            self._compare(first, before, second, after)
+        with self.step(7, "finish"):
+            if keep_running:
+                self.say(f"  dagster dev keeps running at {self.dev.url} "
+                         f"(stop it with: kill -TERM -{self.dev.process_group})")  # fmt: skip
+            else:
+                self.dev.stop()
+                self.say("  stopped dagster dev and everything it started")
+            self.say(UI_GUIDE)
+
+    def _compare(self, first: dict, before: dict, second: dict, after: dict) -> None:
+        for name in ("precision", "recall", "f1", "roc_auc"):
+            if name in first["scores"] and name in second["scores"]:
+                self.say(f"  {name}: {first['scores'][name]:.3f} -> {second['scores'][name]:.3f}")
+        old, new = set(before["devices_at_risk"]), set(after["devices_at_risk"])
+        self.say(f"  machines at risk: {len(old)} -> {len(new)}")
+        self.say(f"  newly flagged {sorted(new - old)}; no longer flagged {sorted(old - new)}")
+
+    def report(self) -> str:
+        lines = ["", "Step timings", f"{'step':<70} {'seconds':>8}"]
+        lines += [f"{name:<70} {seconds:>8.1f}" for name, seconds in self.timings.steps]
+        lines += ["", f"Freshness (target under {FRESHNESS_TARGET_SECONDS:.0f} s)"]
+        for name, seconds in self.timings.freshness:
+            verdict = "met" if seconds < FRESHNESS_TARGET_SECONDS else "MISSED"
+            lines.append(f"{name:<70} {seconds:>8.1f}  {verdict}")
+        return "\n".join(lines)
+
+
+UI_GUIDE = """
+Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
+  - Automation: the two queue sensors and default_automation_condition_sensor, with their ticks
+  - Assets > Lineage: ingestion -> model_training -> deployment -> inference
+  - cleaned_readings > Plots: dagster/row_count growing batch by batch
+  - production_model_candidates: the candidates table and the Launchpad config to deploy one
+  - devices_at_risk: the UDIs at risk and the riskiest machines with their probability
+  - Runs: every ingestion, training and deployment run this walkthrough made"""
+
+
+@click.command()
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True,
+              help="messages per publish")  # fmt: skip
+@click.option("--keep-running", is_flag=True, help="leave dagster dev up afterwards")
+@click.option("--port", type=int, help="webserver port (default: a free one)")
+@click.option("--dagster-home", type=click.Path(path_type=Path), hidden=True)
+def walkthrough(
+    batch: int, keep_running: bool, port: int | None, dagster_home: Path | None
+) -> None:
+    """Play the whole MLOps loop headless against a real `dagster dev` and the real broker, as
+    the README's UI walkthrough does by hand: publish readings and statuses, let the sensors
+    ingest them, train, let the automation register candidates, deploy one with the Launchpad's
+    run config and watch devices_at_risk refresh. Prints each step and a timing table; Ctrl+C
+    stops everything it started.
+
+    \b
+    Examples:
+      mlops-demo walkthrough
+      mlops-demo walkthrough --batch 200 --keep-running   # then look around in the UI
+    """
+    home = (dagster_home or get_settings().dagster_home).resolve()
+    running = running_dagster_processes(home)
+    if running:
+        pids = ", ".join(map(str, running))
+        raise CommandError(
+            f"a dagster dev of this project is already running on {home} (pids {pids}); "
+            "stop it first, or use its UI."
+        )
+    if batch < get_settings().min_batch:
+        # The sensors wait for a full batch: let them start at the walkthrough's batch size.
+        os.environ["MLOPS_MIN_BATCH"] = str(batch)
+    tour = Walkthrough(DagsterDev(home=home, port=port), batch)
+    settings = tour.settings
+    click.echo(f"The MLOps loop, headless: data in {settings.data_dir}, broker queues "
+               f"{settings.readings_queue!r} and {settings.statuses_queue!r}.")  # fmt: skip
+    stopped_cleanly = False
+    try:
+        tour.run(keep_running)
+        stopped_cleanly = True
+    except StepFailed as exc:
+        raise CommandError(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: stopping dagster dev", err=True)
+        sys.exit(130)
+    finally:
+        if not (stopped_cleanly and keep_running):
+            tour.dev.stop()
+        click.echo(tour.report())

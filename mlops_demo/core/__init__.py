@@ -1,0 +1,1 @@
+"""Everything with no Dagster import: records, cleaning, stores, broker, models, registry."""

@@ -1,0 +1,166 @@
+"""RabbitMQ over pika: durable queues, confirmed publishing, queue depth, ack-after-write drain."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+
+import pika
+import pika.exceptions
+
+from mlops_demo.core.settings import SettingsError, check_credentials, redact_url
+
+DEFAULT_CHUNK_SIZE = 5000
+# How long a drain waits for one more message before it calls the queue empty.
+IDLE_SECONDS = 1.0
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker cannot be reached or dropped the connection."""
+
+
+_BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
+
+
+@contextmanager
+def channel(
+    url: str, connect_timeout: float = 5.0
+) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
+    """An open channel; connection failures become one BrokerUnavailable naming the broker."""
+    try:
+        check_credentials(url)
+    except SettingsError as exc:
+        raise BrokerUnavailable(f"refusing to connect: {exc}") from None
+    params = pika.URLParameters(url)
+    # Names the connection in `rabbitmqctl list_connections` and the management UI.
+    params.client_properties = {"connection_name": f"mlops_demo pid {os.getpid()}"}
+    params.socket_timeout = connect_timeout
+    params.blocked_connection_timeout = 60
+    try:
+        connection = pika.BlockingConnection(params)
+    except _BROKER_ERRORS as exc:
+        raise BrokerUnavailable(
+            f"cannot reach the RabbitMQ broker at {redact_url(url)} ({_describe(exc)})"
+        ) from None
+    try:
+        yield connection.channel()
+    # Only pika's own errors: an OSError here comes from the caller's work (a full disk, say).
+    except pika.exceptions.AMQPError as exc:
+        raise BrokerUnavailable(
+            f"lost the RabbitMQ broker at {redact_url(url)} ({_describe(exc)})"
+        ) from exc
+    finally:
+        if connection.is_open:
+            with suppress(_BROKER_ERRORS):
+                connection.close()
+
+
+def _describe(exc: BaseException) -> str:
+    # pika nests the socket error two levels deep; the innermost one says what happened.
+    while True:
+        inner = getattr(exc, "exception", None) or (exc.args[0] if exc.args else None)
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def declare(ch, queue: str) -> int:
+    """Declare the durable queue (idempotent) and return how many messages wait in it."""
+    return ch.queue_declare(queue=queue, durable=True).method.message_count
+
+
+def queue_depth(url: str, queue: str) -> int:
+    """Messages ready in the queue; the queue is declared if it does not exist yet."""
+    with channel(url) as ch:
+        return declare(ch, queue)
+
+
+def purge(url: str, queue: str) -> int:
+    """Remove every ready message from the queue and return how many there were."""
+    with channel(url) as ch:
+        declare(ch, queue)
+        return ch.queue_purge(queue).method.message_count
+
+
+def delete_queue(url: str, queue: str) -> None:
+    with channel(url) as ch:
+        ch.queue_delete(queue)
+
+
+PERSISTENT = pika.BasicProperties(
+    delivery_mode=pika.DeliveryMode.Persistent, content_type="application/json"
+)
+
+
+def publish(
+    url: str,
+    queue: str,
+    bodies: Iterable[bytes],
+    on_confirmed: Callable[[int], None] | None = None,
+    period_seconds: float = 0.0,
+) -> int:
+    """Publish persistent messages with publisher confirms; returns how many the broker confirmed.
+
+    `on_confirmed(count)` is called after each confirmed message, so a caller can report progress
+    and knows, if the connection drops, exactly how many the broker holds.
+    """
+    confirmed = 0
+    with channel(url) as ch:
+        declare(ch, queue)
+        ch.confirm_delivery()
+        for body in bodies:
+            if confirmed and period_seconds > 0:
+                time.sleep(period_seconds)
+            try:
+                ch.basic_publish(
+                    exchange="", routing_key=queue, body=body, properties=PERSISTENT, mandatory=True
+                )
+            except pika.exceptions.UnroutableError:
+                raise BrokerUnavailable(
+                    f"the broker could not route a message to queue {queue!r}"
+                ) from None
+            confirmed += 1
+            if on_confirmed is not None:
+                on_confirmed(confirmed)
+    return confirmed
+
+
+def drain(
+    url: str,
+    queue: str,
+    handle_chunk: Callable[[list[bytes]], None],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_messages: int | None = None,
+) -> int:
+    """Consume what the queue holds now, in chunks, acking each chunk only after `handle_chunk`.
+
+    `handle_chunk` must make the chunk durable before it returns: the ack that follows tells the
+    broker it may forget those messages. Messages published after the drain started are left for
+    the next drain (`max_messages` defaults to the depth at the start), so a busy queue cannot
+    keep one run going for ever. Returns how many messages were handled and acked.
+    """
+    handled = 0
+    with channel(url) as ch:
+        limit = declare(ch, queue) if max_messages is None else max_messages
+        if limit == 0:
+            return 0
+        ch.basic_qos(prefetch_count=min(chunk_size, limit))
+        bodies: list[bytes] = []
+        last_tag = None
+        for method, _properties, body in ch.consume(queue, inactivity_timeout=IDLE_SECONDS):
+            if method is not None:
+                bodies.append(body)
+                last_tag = method.delivery_tag
+            full = len(bodies) >= chunk_size or handled + len(bodies) >= limit
+            if bodies and (full or method is None):
+                handle_chunk(bodies)
+                ch.basic_ack(delivery_tag=last_tag, multiple=True)
+                handled += len(bodies)
+                bodies = []
+            if handled >= limit or (method is None and not bodies):
+                break
+        ch.cancel()
+    return handled

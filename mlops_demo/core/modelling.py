@@ -1,0 +1,225 @@
+"""Features, training, evaluation and scoring: plain scikit-learn, no Dagster.
+
+The pipeline takes the raw reading columns, so a pickled model scores a reading as it arrives;
+the physics features are derived inside it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from mlops_demo.core.records import (
+    AIR_TEMPERATURE,
+    PROCESS_TEMPERATURE,
+    PRODUCT_ID,
+    PRODUCT_TYPES,
+    ROTATIONAL_SPEED,
+    TARGET,
+    TOOL_WEAR,
+    TORQUE,
+    TYPE,
+    UDI,
+)
+
+ID_COLUMN = UDI
+LABEL_COLUMN = TARGET
+FEATURE_COLUMNS = (
+    TYPE,
+    AIR_TEMPERATURE,
+    PROCESS_TEMPERATURE,
+    ROTATIONAL_SPEED,
+    TORQUE,
+    TOOL_WEAR,
+)
+MIN_JOINED_ROWS = 50
+_TYPE_CODES = {kind: code for code, kind in enumerate(PRODUCT_TYPES)}
+
+
+class InsufficientData(ValueError):
+    """Too little labelled data to train on; the text says how much there is and what is needed."""
+
+
+def physics_features(readings: pd.DataFrame) -> pd.DataFrame:
+    """The raw measurements plus the quantities the failure modes are defined on."""
+    speed_rad_s = readings[ROTATIONAL_SPEED].astype(float) * 2 * math.pi / 60
+    features = readings[list(FEATURE_COLUMNS[1:])].astype(float)
+    features["temperature_difference_k"] = readings[PROCESS_TEMPERATURE] - readings[AIR_TEMPERATURE]
+    features["mechanical_power_w"] = readings[TORQUE] * speed_rad_s
+    features["tool_wear_torque_min_nm"] = readings[TOOL_WEAR] * readings[TORQUE]
+    features["product_type_code"] = readings[TYPE].map(_TYPE_CODES).astype(float)
+    return features
+
+
+class OutOfBagThreshold(ClassifierMixin, BaseEstimator):
+    """A random forest whose decision threshold is tuned for the failure class's F1.
+
+    Failures are about 3 % of days, so the 0.5 threshold is not the best one. The threshold is
+    picked on the forest's out-of-bag predictions, which costs no extra fit.
+    """
+
+    def __init__(self, forest: RandomForestClassifier):
+        self.forest = forest
+
+    def fit(self, X, y):
+        self.forest_ = clone(self.forest).set_params(oob_score=True).fit(X, y)
+        self.classes_ = self.forest_.classes_
+        self.threshold_ = _best_f1_threshold(
+            np.asarray(y), np.nan_to_num(self.forest_.oob_decision_function_[:, 1])
+        )
+        return self
+
+    def predict_proba(self, X):
+        return self.forest_.predict_proba(X)
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
+
+
+def _best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    precision, recall, thresholds = precision_recall_curve(y, scores)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+    return float(thresholds[int(np.argmax(f1))]) if len(thresholds) else 0.5
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """The random forest's hyperparameters; the decision threshold is tuned during training."""
+
+    n_estimators: int = 100
+    min_samples_leaf: int = 1
+    random_state: int = 0
+
+
+def build_pipeline(params: Hyperparameters) -> Pipeline:
+    forest = RandomForestClassifier(**asdict(params), n_jobs=-1)
+    return Pipeline(
+        [
+            ("physics_features", FunctionTransformer(physics_features)),
+            ("classifier", OutOfBagThreshold(forest)),
+        ]
+    )
+
+
+def split_by_udi(joined: pd.DataFrame, train_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A time-ordered split: the first `train_fraction` of UDIs train, the rest test."""
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"the training fraction must be between 0 and 1, got {train_fraction}")
+    ordered = joined.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
+    cut = round(len(ordered) * train_fraction)
+    return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+def check_enough_data(joined_rows: int, train: pd.DataFrame) -> None:
+    failures = int(train[LABEL_COLUMN].sum()) if len(train) else 0
+    if joined_rows < MIN_JOINED_ROWS:
+        raise InsufficientData(
+            f"Only {joined_rows} readings have a status yet ({failures} failures in the training "
+            f"part); training needs at least {MIN_JOINED_ROWS}: publish and ingest more statuses."
+        )
+    if failures == 0 or failures == len(train):
+        kind = "no failures" if failures == 0 else "only failures"
+        raise InsufficientData(
+            f"The training part's {len(train)} rows hold {kind} ({failures} failures); training "
+            "needs both failed and healthy machines: ingest more readings and statuses."
+        )
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What is known of a trained model besides its bytes: the registry keeps it in each entry."""
+
+    metrics: dict[str, float]
+    confusion_matrix: list[list[int]]
+    hyperparameters: dict[str, float]
+    training_rows: int
+    test_rows: int
+    training_seconds: float
+    features: list[str]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model: Pipeline
+    summary: TrainingSummary
+
+
+def train(
+    train_part: pd.DataFrame, test_part: pd.DataFrame, params: Hyperparameters | None = None
+) -> TrainingResult:
+    params = params or Hyperparameters()
+    check_enough_data(len(train_part) + len(test_part), train_part)
+    started = time.perf_counter()
+    model = build_pipeline(params).fit(
+        train_part[list(FEATURE_COLUMNS)], train_part[LABEL_COLUMN].astype(int)
+    )
+    seconds = time.perf_counter() - started
+    metrics, confusion = evaluate(model, test_part)
+    threshold = round(model.named_steps["classifier"].threshold_, 4)
+    summary = TrainingSummary(
+        metrics=metrics,
+        confusion_matrix=confusion,
+        hyperparameters={**asdict(params), "decision_threshold": threshold},
+        training_rows=len(train_part),
+        test_rows=len(test_part),
+        training_seconds=round(seconds, 3),
+        features=list(FEATURE_COLUMNS),
+    )
+    return TrainingResult(model=model, summary=summary)
+
+
+def evaluate(model, frame: pd.DataFrame) -> tuple[dict[str, float], list[list[int]]]:
+    """Failure-class scores on a labelled frame, and the confusion matrix [[TN, FP], [FN, TP]]."""
+    if frame.empty:
+        return {}, [[0, 0], [0, 0]]
+    truth = frame[LABEL_COLUMN].astype(int)
+    probability = failure_probability(model, frame)
+    predicted = model.predict(frame[list(FEATURE_COLUMNS)])
+    metrics = {
+        "accuracy": accuracy_score(truth, predicted),
+        "precision": precision_score(truth, predicted, zero_division=0),
+        "recall": recall_score(truth, predicted, zero_division=0),
+        "f1": f1_score(truth, predicted, zero_division=0),
+    }
+    if truth.nunique() == 2:
+        metrics["roc_auc"] = roc_auc_score(truth, probability)
+    confusion = confusion_matrix(truth, predicted, labels=[0, 1]).tolist()
+    return {k: round(float(v), 4) for k, v in metrics.items()}, confusion
+
+
+def failure_probability(model, readings: pd.DataFrame) -> np.ndarray:
+    return model.predict_proba(readings[list(FEATURE_COLUMNS)])[:, 1]
+
+
+def join_on_udi(readings: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """Readings that have a status, with it, in UDI order; readings still waiting are left out."""
+    joined = readings.merge(statuses, on=ID_COLUMN, how="inner", validate="one_to_one")
+    return joined.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
+
+
+def score_newest(model, readings: pd.DataFrame, newest: int) -> pd.DataFrame:
+    """The newest readings by UDI with their failure probability and verdict, riskiest first."""
+    latest = readings.sort_values(ID_COLUMN, kind="stable").tail(newest)
+    scored = latest[[ID_COLUMN, PRODUCT_ID]].copy()
+    scored["failure_probability"] = failure_probability(model, latest).round(4)
+    scored["at_risk"] = model.predict(latest[list(FEATURE_COLUMNS)]).astype(bool)
+    return scored.sort_values(
+        ["failure_probability", ID_COLUMN], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)

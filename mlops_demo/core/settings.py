@@ -1,0 +1,130 @@
+"""Runtime settings, read from environment variables in this one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+DAGSTER_HOMES = {"sqlite": DAGSTER_HOME, "postgres": REPO_ROOT / ".dagster_home_postgres"}
+DEFAULT_DAGSTER_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+DEFAULT_STORE_SCHEMA = "mlops_demo"
+
+READINGS_STORE_FILE = "cleaned_readings.jsonl"
+STATUSES_STORE_FILE = "cleaned_daily_statuses.jsonl"
+READINGS_QUARANTINE_FILE = "quarantined_readings.jsonl"
+STATUSES_QUARANTINE_FILE = "quarantined_daily_statuses.jsonl"
+LANDING_DIR = "landing"
+MODELS_DIR = "trained-models"
+REGISTRY_FILE = "registry.json"
+
+
+class SettingsError(ValueError):
+    """A setting from the environment has a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker_url: str
+    readings_queue: str
+    statuses_queue: str
+    min_batch: int
+    sensor_interval_seconds: int
+    data_dir: Path
+    executor: str
+    # None: the JSONL store in the data directory; else a folder for it, or a postgresql:// URL.
+    store_url: str | None
+    store_schema: str
+    dagster_instance: str
+
+    @property
+    def dagster_home(self) -> Path:
+        """The project's own Dagster home for the selected instance kind."""
+        return DAGSTER_HOMES[self.dagster_instance]
+
+    @property
+    def store_is_postgres(self) -> bool:
+        return bool(self.store_url) and is_postgres_url(self.store_url)
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+EXECUTORS = ("in_process", "multiprocess")
+DAGSTER_INSTANCES = ("sqlite", "postgres")
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or allowed[0]
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def resolve_data_dir(raw: str | None) -> Path:
+    """The data directory a setting names; the repository root when unset."""
+    data_dir = Path(raw or REPO_ROOT).expanduser()
+    # A relative setting would otherwise follow whatever folder `dagster dev` was started in.
+    return (REPO_ROOT / data_dir).resolve()
+
+
+def get_settings() -> Settings:
+    """Read the settings now, so a changed environment is seen without re-importing anything."""
+    return Settings(
+        broker_url=os.environ.get("MLOPS_BROKER_URL") or DEFAULT_BROKER_URL,
+        readings_queue=os.environ.get("MLOPS_READINGS_QUEUE") or "readings",
+        statuses_queue=os.environ.get("MLOPS_STATUSES_QUEUE") or "daily_statuses",
+        min_batch=_positive_int("MLOPS_MIN_BATCH", 500),
+        sensor_interval_seconds=_positive_int("MLOPS_SENSOR_INTERVAL_SECONDS", 5),
+        data_dir=resolve_data_dir(os.environ.get("MLOPS_DATA_DIR")),
+        executor=_choice("MLOPS_EXECUTOR", EXECUTORS),
+        store_url=os.environ.get("MLOPS_STORE_URL") or None,
+        store_schema=os.environ.get("MLOPS_STORE_SCHEMA") or DEFAULT_STORE_SCHEMA,
+        dagster_instance=_choice("MLOPS_DAGSTER_INSTANCE", DAGSTER_INSTANCES),
+    )
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def check_credentials(url: str) -> None:
+    """RabbitMQ's default guest account is for a broker on this machine only."""
+    parts = urlsplit(url)
+    if (parts.username or "guest") == "guest" and (
+        parts.hostname or "localhost"
+    ) not in LOCAL_HOSTS:
+        raise SettingsError(
+            f"the default guest account is accepted only for a broker on localhost, not "
+            f"{parts.hostname}: put a user of your own in MLOPS_BROKER_URL "
+            "(amqp://USER:PASSWORD@HOST:5672/%2F)"
+        )
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,151 @@
+"""The JSONL store: one canonical JSON line per record, keyed by UDI, plus its quarantine file.
+
+Writers hold the store's lock, so two ingestion runs never interleave. Each record is written in
+one canonical form, so "already stored" and "stored with different content" are a hash lookup
+in an index built by one pass over the file, never a re-read per message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from mlops_demo.core.cleaning import clean
+from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import UDI
+from mlops_demo.core.store.protocol import (
+    IngestCounts,
+    Validate,
+    canonical_line,
+    conflict_reason,
+    quarantine_entry,
+)
+
+_UDI_PREFIX = b'{"UDI":'
+
+
+def _udi_of_line(line: bytes) -> int:
+    if line.startswith(_UDI_PREFIX):
+        return int(line[len(_UDI_PREFIX) : line.index(b",")])
+    return int(json.loads(line)[UDI])
+
+
+def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Every record stored at path; a torn last line (a writer died mid-line) is ignored."""
+    try:
+        lines = complete_lines(path.read_bytes()).splitlines()
+    except FileNotFoundError:
+        lines = []
+    return pd.DataFrame.from_records([json.loads(line) for line in lines], columns=list(columns))
+
+
+class _Index:
+    """What the store holds, for one ingestion: each UDI's line hash and each quarantined body."""
+
+    def __init__(self, lines: Iterator[bytes], quarantined: list[dict]):
+        self.lines = {_udi_of_line(line): hash(line) for line in lines}
+        self.bodies = {entry["body_sha256"] for entry in quarantined}
+
+
+class JsonlStore:
+    def __init__(self, path: Path, quarantine_path: Path):
+        self.path = path
+        self.quarantine_path = quarantine_path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def _stream_lines(self) -> Iterator[bytes]:
+        """Complete lines without their newline, read in a stream so memory stays flat."""
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115 (closed by the with below)
+        except FileNotFoundError:
+            return
+        with f:
+            for line in f:
+                if line.endswith(b"\n"):
+                    yield line[:-1]
+
+    def row_count(self) -> int:
+        """Complete lines in the store, counted in blocks so a large store costs no memory."""
+        try:
+            with open(self.path, "rb") as f:
+                return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+        except FileNotFoundError:
+            return 0
+
+    def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        return read_records(self.path, columns)
+
+    def quarantined(self) -> list[dict]:
+        try:
+            data = complete_lines(self.quarantine_path.read_bytes())
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in data.splitlines()]
+
+    def land_chunk(
+        self, landing: LandingArea, bodies: list[bytes], validate: Validate
+    ) -> IngestCounts:
+        # The landing batch is on the store's own disk, as durable as the store: ack, then store.
+        landing.land(bodies)
+        return IngestCounts()
+
+    def ingest(self, landing: LandingArea, validate: Validate) -> IngestCounts:
+        """Clean every landed batch into the store, then delete the batch.
+
+        Safe to repeat after a crash at any point: a batch is deleted only once its records and
+        quarantine entries are fsync'd, and replaying it stores nothing twice.
+        """
+        with locked(self.path):
+            repair_tail(self.path)
+            repair_tail(self.quarantine_path)
+            landing.remove_abandoned_partials()
+            index = _Index(self._stream_lines(), self.quarantined())
+            counts = IngestCounts()
+            for batch in landing.batches():
+                counts += self._ingest_batch(index, landing.read(batch), validate)
+                landing.remove(batch)
+            return replace(counts, total_rows=len(index.lines))
+
+    def _ingest_batch(self, index: _Index, bodies: list[bytes], validate: Validate) -> IngestCounts:
+        good: list[bytes] = []
+        bad: list[bytes] = []
+        duplicates = 0
+        for body in bodies:
+            outcome = clean(body, validate)
+            if outcome.record is not None:
+                line = canonical_line(outcome.record)
+                known = index.lines.get(outcome.record[UDI])
+                if known is None:
+                    index.lines[outcome.record[UDI]] = hash(line)
+                    good.append(line)
+                    continue
+                if known == hash(line):
+                    duplicates += 1
+                    continue
+                reason = conflict_reason(outcome.record[UDI])
+            else:
+                reason = outcome.reason
+            digest = hashlib.sha256(body).hexdigest()
+            if digest in index.bodies:
+                duplicates += 1
+                continue
+            index.bodies.add(digest)
+            bad.append(quarantine_entry(body, reason) + b"\n")
+        append_durably(self.path, b"".join(line + b"\n" for line in good))
+        append_durably(self.quarantine_path, b"".join(bad))
+        return IngestCounts(
+            received=len(bodies),
+            stored=len(good),
+            duplicates=duplicates,
+            quarantined=len(bad),
+            batches=1,
+        )

@@ -1,0 +1,218 @@
+"""The store on PostgreSQL: the JSONL store's interface, with the UDI as the table's key.
+
+Idempotency is the database's job (INSERT ... ON CONFLICT DO NOTHING), and a landed batch is
+removed only after its transaction commits, so any number of consumers, on any number of
+machines, may ingest one queue at once and each record is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import pandas as pd
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+
+from mlops_demo.core.cleaning import clean
+from mlops_demo.core.durable import locked
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import UDI
+from mlops_demo.core.settings import redact_url
+from mlops_demo.core.store.protocol import (
+    IngestCounts,
+    Validate,
+    canonical_line,
+    conflict_reason,
+    quarantine_entry,
+)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached; the text names it without the password."""
+
+
+class PostgresStore:
+    def __init__(self, url: str, schema: str, table: str, quarantine_table: str):
+        self.url = url
+        self.schema = schema
+        self.table = table
+        self.quarantine_table = quarantine_table
+        self._created = False
+
+    @property
+    def location(self) -> str:
+        return f"{redact_url(self.url)} {self.schema}.{self.table}"
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg2.extensions.connection]:
+        try:
+            connection = psycopg2.connect(self.url, connect_timeout=10)
+        except psycopg2.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {redact_url(self.url)} ({reason})"
+            ) from None
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _names(self) -> dict[str, sql.Composable]:
+        return {
+            "schema": sql.Identifier(self.schema),
+            "records": sql.Identifier(self.schema, self.table),
+            "quarantine": sql.Identifier(self.schema, self.quarantine_table),
+        }
+
+    def create(self) -> None:
+        """Create the schema and tables if they do not exist yet (once per store object)."""
+        if self._created:
+            return
+        statement = sql.SQL(
+            "CREATE SCHEMA IF NOT EXISTS {schema};"
+            "CREATE TABLE IF NOT EXISTS {records} "
+            "(udi bigint PRIMARY KEY, record text NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
+            "entry text NOT NULL)"
+        ).format(**self._names())
+        with self._connect() as connection:
+            for attempt in range(3):
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(statement)
+                    connection.commit()
+                    break
+                except psycopg2.errors.UniqueViolation:
+                    # Consumers starting together race on IF NOT EXISTS; the loser retries.
+                    connection.rollback()
+                    if attempt == 2:
+                        raise
+        self._created = True
+
+    def row_count(self) -> int:
+        self.create()
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT count(*) FROM {records}").format(**self._names()))
+            return cursor.fetchone()[0]
+
+    def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        self.create()
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SELECT record FROM {records} ORDER BY udi").format(**self._names())
+            )
+            rows = [json.loads(record) for (record,) in cursor]
+        return pd.DataFrame.from_records(rows, columns=list(columns))
+
+    def quarantined(self) -> list[dict]:
+        self.create()
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT entry FROM {quarantine}").format(**self._names()))
+            return [json.loads(entry) for (entry,) in cursor]
+
+    def land_chunk(
+        self, landing: LandingArea, bodies: list[bytes], validate: Validate
+    ) -> IngestCounts:
+        # Each consumer's landing batch is on its own disk, and that machine may be lost for good
+        # after the ack: commit to the shared database first.
+        landing.land(bodies)
+        return self.ingest(landing, validate)
+
+    def ingest(self, landing: LandingArea, validate: Validate) -> IngestCounts:
+        """Clean every landed batch into the tables, one transaction per batch, then delete it."""
+        self.create()
+        counts = IngestCounts()
+        # The landing area is this machine's: its lock keeps two local runs off the same batch.
+        with locked(landing.directory), self._connect() as connection:
+            landing.remove_abandoned_partials()
+            for batch in landing.batches():
+                counts += self._ingest_batch(connection, landing.read(batch), validate)
+                connection.commit()
+                landing.remove(batch)
+        return replace(counts, total_rows=self.row_count())
+
+    def _ingest_batch(self, connection, bodies: list[bytes], validate: Validate) -> IngestCounts:
+        lines: dict[int, str] = {}
+        first_bodies: dict[int, bytes] = {}
+        rejected: list[tuple[bytes, str]] = []
+        duplicates = 0
+        for body in bodies:
+            outcome = clean(body, validate)
+            if outcome.record is None:
+                rejected.append((body, outcome.reason))
+                continue
+            udi, line = outcome.record[UDI], canonical_line(outcome.record).decode()
+            if udi not in lines:
+                lines[udi], first_bodies[udi] = line, body
+            elif lines[udi] == line:
+                duplicates += 1
+            else:
+                rejected.append((body, conflict_reason(udi)))
+        with connection.cursor() as cursor:
+            inserted, conflicting, stored_again = self._insert_records(cursor, lines)
+            duplicates += stored_again
+            rejected += [(first_bodies[udi], conflict_reason(udi)) for udi in conflicting]
+            new_entries = self._insert_quarantine(cursor, rejected)
+        return IngestCounts(
+            received=len(bodies),
+            stored=inserted,
+            duplicates=duplicates + len(rejected) - new_entries,
+            quarantined=new_entries,
+            batches=1,
+        )
+
+    def _insert_records(self, cursor, lines: dict[int, str]) -> tuple[int, list[int], int]:
+        """Insert the new UDIs; returns how many, the UDIs stored with other content, and how
+        many were stored already with the same content."""
+        names = self._names()
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {records} (udi, record) "
+                "SELECT * FROM unnest(%s::bigint[], %s::text[]) "
+                "ON CONFLICT (udi) DO NOTHING RETURNING udi"
+            ).format(**names),
+            (list(lines), list(lines.values())),
+        )
+        inserted = {udi for (udi,) in cursor.fetchall()}
+        existing = [udi for udi in lines if udi not in inserted]
+        if not existing:
+            return len(inserted), [], 0
+        cursor.execute(
+            sql.SQL("SELECT udi, record FROM {records} WHERE udi = ANY(%s)").format(**names),
+            (existing,),
+        )
+        stored = dict(cursor.fetchall())
+        conflicting = [udi for udi in existing if stored[udi] != lines[udi]]
+        return len(inserted), conflicting, len(existing) - len(conflicting)
+
+    def _insert_quarantine(self, cursor, rejected: list[tuple[bytes, str]]) -> int:
+        """Quarantine each rejected body once; returns how many were new."""
+        if not rejected:
+            return 0
+        entries = [
+            (hashlib.sha256(body).hexdigest(), quarantine_entry(body, reason).decode())
+            for body, reason in rejected
+        ]
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {quarantine} (body_sha256, entry) "
+                "SELECT * FROM unnest(%s::text[], %s::text[]) "
+                "ON CONFLICT (body_sha256) DO NOTHING RETURNING body_sha256"
+            ).format(**self._names()),
+            ([digest for digest, _ in entries], [entry for _, entry in entries]),
+        )
+        return len(cursor.fetchall())
+
+    def drop(self) -> None:
+        """Drop the schema and everything in it (for tests and resets)."""
+        with self._connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {schema} CASCADE").format(**self._names())
+            )
+            connection.commit()

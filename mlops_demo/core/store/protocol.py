@@ -1,0 +1,86 @@
+"""The ingestion contract both stores meet, and what they write the same way.
+
+A store keeps each record of one stream once, keyed by UDI, and every rejected message in its
+quarantine with the reason. `land_chunk` runs before the broker is told to forget a chunk, so a
+store decides for itself whether the landing batch is enough or it commits first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import pandas as pd
+
+from mlops_demo.core.landing import LandingArea
+
+Validate = Callable[[dict], dict]
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    total_rows: int = 0
+    batches: int = 0
+
+    def __add__(self, other: IngestCounts) -> IngestCounts:
+        return IngestCounts(
+            received=self.received + other.received,
+            stored=self.stored + other.stored,
+            duplicates=self.duplicates + other.duplicates,
+            quarantined=self.quarantined + other.quarantined,
+            total_rows=other.total_rows,
+            batches=self.batches + other.batches,
+        )
+
+
+class Store(Protocol):
+    @property
+    def location(self) -> str:
+        """Where the store is, fit for metadata: a path, or a URL without its password."""
+
+    def land_chunk(
+        self, landing: LandingArea, bodies: list[bytes], validate: Validate
+    ) -> IngestCounts:
+        """Make a drained chunk durable before its ack; returns what it stored already."""
+
+    def ingest(self, landing: LandingArea, validate: Validate) -> IngestCounts:
+        """Clean every landed batch into the store, then delete the batch; safe to repeat."""
+
+    def row_count(self) -> int: ...
+
+    def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        """Every stored record, in UDI order for PostgreSQL and arrival order for JSONL."""
+
+    def quarantined(self) -> list[dict]: ...
+
+
+def canonical_line(record: dict) -> bytes:
+    """The record's one stored form, without its newline."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def conflict_reason(udi: int) -> str:
+    return f"UDI {udi} is already stored with different content"
+
+
+def quarantine_entry(body: bytes, reason: str) -> bytes:
+    """One JSON line (without its newline): the reason, the time, the body and its SHA-256."""
+    entry: dict = {
+        "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "reason": reason,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+    }
+    try:
+        entry["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["body_base64"] = base64.b64encode(body).decode("ascii")
+    return json.dumps(entry, ensure_ascii=False).encode()

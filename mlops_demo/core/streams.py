@@ -1,0 +1,48 @@
+"""The two message streams and everything that is named once per stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlops_demo.core.cleaning import validate_reading, validate_status
+from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
+from mlops_demo.core.settings import (
+    READINGS_QUARANTINE_FILE,
+    READINGS_STORE_FILE,
+    STATUSES_QUARANTINE_FILE,
+    STATUSES_STORE_FILE,
+    Settings,
+)
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    fields: tuple[str, ...]
+    validate: Callable[[dict], dict]
+    store_file: str
+    quarantine_file: str
+    # The Settings field (and RabbitMQResource field) that names this stream's queue.
+    queue_setting: str
+
+    def queue(self, settings: Settings) -> str:
+        return getattr(settings, self.queue_setting)
+
+
+READINGS = Stream(
+    name="readings",
+    fields=READING_FIELDS,
+    validate=validate_reading,
+    store_file=READINGS_STORE_FILE,
+    quarantine_file=READINGS_QUARANTINE_FILE,
+    queue_setting="readings_queue",
+)
+STATUSES = Stream(
+    name="daily_statuses",
+    fields=STATUS_FIELDS,
+    validate=validate_status,
+    store_file=STATUSES_STORE_FILE,
+    quarantine_file=STATUSES_QUARANTINE_FILE,
+    queue_setting="statuses_queue",
+)

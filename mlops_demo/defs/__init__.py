@@ -1,0 +1,1 @@
+"""The Dagster definitions: thin assets, resources, jobs, sensors and checks, by stage."""

@@ -1,0 +1,155 @@
+"""Ingestion: each stream's three assets, its job and its sensor, made by one factory.
+
+`sensor_readings` acks a chunk of messages only after the store has made it durable (a landing
+batch, and for PostgreSQL a commit too); `cleaned_readings` moves every landed batch into the
+store. A run killed anywhere loses nothing: unacked messages are redelivered, and landed batches
+wait for the next `cleaned_*` run.
+"""
+
+import dagster as dg
+
+from mlops_demo.core.settings import get_settings
+from mlops_demo.core.store import IngestCounts, JsonlStore, Store
+from mlops_demo.core.streams import READINGS, STATUSES, Stream
+from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+from mlops_demo.defs.sensors import queue_depth_sensor
+
+GROUP = "ingestion"
+
+
+def _location(store: Store) -> dg.MetadataValue:
+    if isinstance(store, JsonlStore):
+        return dg.MetadataValue.path(store.location)
+    return dg.MetadataValue.text(store.location)
+
+
+def _store_kind() -> str:
+    return "postgres" if get_settings().store_is_postgres else "jsonl"
+
+
+# A factory cannot give each stream's assets their own docstring, so they pass description=.
+def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        kinds={"rabbitmq"},
+        description=f"Messages drained from the {stream.name} queue; each chunk is acked only "
+        "after the store made it durable (a fsync'd landing batch, for PostgreSQL a commit too).",
+    )
+    def drain_queue(rabbitmq: RabbitMQResource, store: StoreResource) -> dg.MaterializeResult:
+        landing, target = store.landing(stream), store.open(stream)
+        before_ack: list[IngestCounts] = []
+
+        def land(bodies: list[bytes]) -> None:
+            before_ack.append(target.land_chunk(landing, bodies, stream.validate))
+
+        try:
+            received = rabbitmq.drain(stream, land)
+        except OSError as exc:
+            raise dg.Failure(
+                description=f"could not write a landing batch in {landing.directory} "
+                f"({exc.strerror or exc}); the messages of that chunk were not acked and stay "
+                "queued, and batches landed before it are kept: free the space and run again."
+            ) from None
+        stored = sum(before_ack, IngestCounts())
+        return dg.MaterializeResult(
+            metadata={
+                "queue": rabbitmq.queue_name(stream),
+                "messages_received": received,
+                "landed_batches_waiting": len(landing.batches()),
+                "records_stored_before_ack": stored.stored,
+                "duplicates_dropped_before_ack": stored.duplicates,
+                "records_quarantined_before_ack": stored.quarantined,
+            }
+        )
+
+    return drain_queue
+
+
+def _clean_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        deps=[upstream],
+        kinds={_store_kind()},
+        description=f"Landed {stream.name} cleaned into {stream.store_file} (or its PostgreSQL "
+        f"table), each UDI once; rejected messages kept in {stream.quarantine_file} with their "
+        "reason.",
+    )
+    def clean_into_store(store: StoreResource) -> dg.MaterializeResult:
+        target = store.open(stream)
+        try:
+            counts = target.ingest(store.landing(stream), stream.validate)
+        except OSError as exc:
+            raise dg.Failure(
+                description=f"could not write to {target.location} ({exc.strerror or exc}); "
+                "the landed batches are kept and the next run stores them: free the space "
+                "and run again."
+            ) from None
+        return dg.MaterializeResult(
+            metadata={
+                "messages_received": counts.received,
+                "records_stored": counts.stored,
+                "duplicates_dropped": counts.duplicates,
+                "records_quarantined": counts.quarantined,
+                "dagster/row_count": counts.total_rows,
+                "store": _location(target),
+            }
+        )
+
+    return clean_into_store
+
+
+def _summary_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        deps=[upstream],
+        kinds={_store_kind()},
+        description=f"Where the {stream.name} store is and how many rows it holds, for training.",
+    )
+    def summarise_store(store: StoreResource) -> dg.MaterializeResult:
+        target = store.open(stream)
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": target.row_count(), "store": _location(target)}
+        )
+
+    return summarise_store
+
+
+def stream_ingestion(
+    stream: Stream, *, raw: str, cleaned: str, historic: str, job: str, sensor: str
+) -> dg.Definitions:
+    """Everything one stream needs: its three assets, the job that runs them and the sensor that
+    launches the job once the queue holds a batch."""
+    drain_queue = _drain_asset(stream, raw)
+    clean_into_store = _clean_asset(stream, cleaned, drain_queue)
+    summarise_store = _summary_asset(stream, historic, clean_into_store)
+    ingestion_job = dg.define_asset_job(
+        job,
+        selection=[drain_queue, clean_into_store, summarise_store],
+        description=f"Drain the {stream.name} queue into the store.",
+    )
+    return dg.Definitions(
+        assets=[drain_queue, clean_into_store, summarise_store],
+        jobs=[ingestion_job],
+        sensors=[queue_depth_sensor(sensor, job, stream)],
+    )
+
+
+readings_ingestion = stream_ingestion(
+    READINGS,
+    raw="sensor_readings",
+    cleaned="cleaned_readings",
+    historic="historic_readings",
+    job="get_all_readings_job",
+    sensor="min_number_of_readings_sensor",
+)
+statuses_ingestion = stream_ingestion(
+    STATUSES,
+    raw="daily_machine_statuses",
+    cleaned="cleaned_daily_statuses",
+    historic="historic_daily_statuses",
+    job="get_all_daily_machine_statuses_job",
+    sensor="min_number_of_machine_statuses_sensor",
+)

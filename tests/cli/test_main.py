@@ -1,0 +1,34 @@
+"""The one `mlops-demo` command: installed as a console script, the same as `python -m mlops_demo`,
+and every subcommand explains itself with an example."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_cli
+
+SUBCOMMANDS = ("walkthrough", "dev", "reset", "ensure-broker", "publish")
+
+
+def test_the_console_script_and_python_m_list_the_same_subcommands():
+    script = Path(sys.executable).parent / "mlops-demo"
+    outputs = [
+        subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
+        for command in ([str(script), "--help"], [sys.executable, "-m", "mlops_demo", "--help"])
+    ]
+    assert outputs[0] == outputs[1].replace("Usage: mlops-demo", "Usage: mlops-demo")
+    listed = outputs[0].split("Commands:")[1].split()
+    assert set(SUBCOMMANDS) <= set(listed)
+
+
+@pytest.mark.parametrize("subcommand", SUBCOMMANDS)
+def test_each_subcommand_has_help_with_an_example(subcommand):
+    result = run_cli(subcommand, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout and f"mlops-demo {subcommand}" in result.stdout
+
+
+def test_an_unknown_subcommand_is_a_usage_error():
+    result = run_cli("train")
+    assert result.exit_code == 2 and "No such command 'train'" in result.stderr

@@ -1,0 +1,67 @@
+"""The reset command: asks first, removes runtime state, keeps tracked files, purges queues."""
+
+import subprocess
+import sys
+
+import pytest
+
+from mlops_demo.core import broker
+from mlops_demo.core.settings import REPO_ROOT
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def state(env, tmp_path, broker_url, queues):
+    for name in (
+        "cleaned_readings.jsonl",
+        "cleaned_daily_statuses.jsonl",
+        "quarantined_readings.jsonl",
+    ):
+        (env / name).write_text("{}\n")
+    (env / "landing" / "readings").mkdir(parents=True)
+    models = env / "trained-models"
+    models.mkdir()
+    (models / ".gitkeep").touch()
+    (models / "model-x.pickle").write_bytes(b"x")
+    (models / "registry.json").write_text("{}")
+    home = tmp_path / "home"
+    (home / "history").mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    broker.publish(broker_url, queues["readings"], [b"{}"] * 3)
+    return env, home
+
+
+def _reset(home, *args, typed=""):
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_demo", "reset", "--dagster-home", str(home), *args],
+        input=typed, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60,
+    )  # fmt: skip
+
+
+def test_it_asks_and_does_nothing_without_a_yes(state):
+    env, home = state
+    result = _reset(home, typed="no\n")
+    assert result.returncode == 1 and "nothing was removed" in result.stdout
+    assert (env / "cleaned_readings.jsonl").exists()
+
+
+def test_yes_removes_the_state_and_keeps_tracked_files(state, broker_url, queues):
+    env, home = state
+    result = _reset(home, typed="yes\n")
+    assert result.returncode == 0, result.stderr
+    assert str(env / "cleaned_readings.jsonl") in result.stdout
+    assert not (env / "cleaned_readings.jsonl").exists() and not (env / "landing").exists()
+    assert [p.name for p in (env / "trained-models").iterdir()] == [".gitkeep"]
+    assert [p.name for p in home.iterdir()] == ["dagster.yaml"]
+    assert f"purged 3 messages from '{queues['readings']}'" in result.stdout
+    assert broker.queue_depth(broker_url, queues["readings"]) == 0
+
+
+def test_a_broker_outage_is_reported_after_the_files(state, monkeypatch):
+    env, home = state
+    monkeypatch.setenv("MLOPS_BROKER_URL", "amqp://guest:guest@127.0.0.1:1/%2F")
+    result = _reset(home, "--yes")
+    assert result.returncode == 1
+    assert "the files are reset but the queues are not" in result.stderr
+    assert not (env / "cleaned_readings.jsonl").exists()

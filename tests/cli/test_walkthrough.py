@@ -1,0 +1,146 @@
+"""End to end through a real `dagster dev`: the walkthrough, automation, Ctrl+C, and reset."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pytest
+from helpers.runs import stored_udis
+
+from mlops_demo.cli.dagster_dev import group_alive, running_dagster_processes
+from mlops_demo.core import broker
+from mlops_demo.core.registry import ModelRegistry
+from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.streams import READINGS, STATUSES
+
+pytestmark = [pytest.mark.broker, pytest.mark.e2e]
+
+
+def _restore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start(*args: str) -> subprocess.Popen:
+    """`mlops-demo ARGS` in its own session, as a terminal would start it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlops_demo", *args],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_restore_sigint,
+    )
+
+
+def _group_of(line: str) -> int:
+    return int(line.split("process group ")[1].split(")")[0])
+
+
+def _wait_gone(group: int, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not group_alive(group):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _automated_materializations(instance: dg.DagsterInstance, asset: str) -> list:
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=50).records
+    automated = []
+    for record in records:
+        tags = instance.get_run_by_id(record.run_id).tags
+        if any(
+            key.startswith("dagster/from_automation") or "automation_condition" in key
+            for key in tags
+        ):
+            automated.append(record)
+    return automated
+
+
+def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
+    env, backend, tmp_path, broker_url, queues
+):
+    home = tmp_path / "dagster_home"
+    walkthrough = _start("walkthrough", "--dagster-home", str(home), "--keep-running")
+    output, _ = walkthrough.communicate(timeout=900)
+    group = next((_group_of(line) for line in output.splitlines() if "process group" in line), None)
+    try:
+        assert walkthrough.returncode == 0, output[-4000:]
+        assert sorted(stored_udis(READINGS)) == list(range(1, 1001))
+        assert sorted(stored_udis(STATUSES)) == list(range(1, 1001))
+        assert "joined_cleaned_readings_and_statuses: num_matches = 500" in output
+        assert "production_model_candidates materialized by itself (1 candidates)" in output
+        assert "production_model_candidates materialized by itself (2 candidates)" in output
+        registry = ModelRegistry(env)
+        first, second = registry.entries()
+        assert registry.deployed_name() == second.name
+        assert f"model_name: {first.name}" in output and f"model_name: {second.name}" in output
+        assert "Freshness (target under 10 s)" in output
+
+        instance = dg.DagsterInstance.from_config(str(home))
+        assert len(_automated_materializations(instance, "production_model_candidates")) == 2
+        assert len(_automated_materializations(instance, "devices_at_risk")) == 2
+
+        reset = subprocess.run(
+            [sys.executable, "-m", "mlops_demo", "reset", "--yes", "--dagster-home", str(home)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert reset.returncode == 1 and "dagster dev is running" in reset.stderr
+
+        # New readings alone refresh devices_at_risk through the running automation sensor.
+        published = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "sensor_data" / "publish_sensor_readings.py"),
+             "-n", "500", "-o", "1000"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert published.returncode == 0, published.stderr
+        deadline = time.monotonic() + 120
+        while len(_automated_materializations(instance, "devices_at_risk")) < 3:
+            assert time.monotonic() < deadline, "devices_at_risk did not follow the new readings"
+            time.sleep(1)
+        newest = instance.fetch_materializations(dg.AssetKey("devices_at_risk"), limit=1).records[0]
+        at_risk = newest.asset_materialization.metadata["devices_at_risk"].value
+        assert all(1001 <= udi <= 1500 for udi in at_risk)
+    finally:
+        if group is not None:
+            os.killpg(group, signal.SIGTERM)
+            # Shutting down webserver, daemon and code server takes a while on a loaded machine.
+            stopped = _wait_gone(group, 90)
+            if not stopped:
+                os.killpg(group, signal.SIGKILL)
+    assert group is not None and stopped, "dagster dev did not stop within 90 s of SIGTERM"
+    assert running_dagster_processes(home) == [], "a dagster process escaped its process group"
+
+    reset = subprocess.run(
+        [sys.executable, "-m", "mlops_demo", "reset", "--yes", "--dagster-home", str(home)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert reset.returncode == 0, reset.stderr
+    assert stored_udis(READINGS) == [] and not (env / "cleaned_readings.jsonl").exists()
+    assert not list((env / "trained-models").iterdir())
+    assert [p.name for p in home.iterdir()] == ["dagster.yaml"]
+    assert broker.queue_depth(broker_url, queues["readings"]) == 0
+
+
+def test_ctrl_c_stops_dagster_dev_and_everything_it_started(env, tmp_path):
+    walkthrough = _start("walkthrough", "--dagster-home", str(tmp_path / "home"))
+    group = None
+    for line in walkthrough.stdout:
+        if "process group" in line:
+            group = _group_of(line)
+            break
+    assert group is not None, "the walkthrough never started dagster dev"
+    time.sleep(3)
+    walkthrough.send_signal(signal.SIGINT)
+    output, _ = walkthrough.communicate(timeout=90)
+    assert walkthrough.returncode == 130, output
+    assert "interrupted: stopping dagster dev" in output
+    assert _wait_gone(group, 10), "processes of dagster dev outlived the walkthrough"
+    assert running_dagster_processes(tmp_path / "home") == []

@@ -1,0 +1,68 @@
+"""Broker helpers on the real RabbitMQ: confirmed publishing, depth, ack-after-write drain."""
+
+import pytest
+
+from mlops_demo.core import broker
+
+pytestmark = pytest.mark.broker
+
+
+def test_published_messages_arrive_exactly_and_in_order(broker_url, queues):
+    queue = queues["readings"]
+    bodies = [f'{{"n": {i}}}'.encode() for i in range(1200)]
+    assert broker.publish(broker_url, queue, bodies) == 1200
+    assert broker.queue_depth(broker_url, queue) == 1200
+    received: list[bytes] = []
+    assert broker.drain(broker_url, queue, received.extend, chunk_size=500) == 1200
+    assert received == bodies
+    assert broker.queue_depth(broker_url, queue) == 0
+
+
+def test_a_chunk_whose_write_fails_is_not_acked(broker_url, queues):
+    queue = queues["readings"]
+    broker.publish(broker_url, queue, [b"%d" % i for i in range(300)])
+    kept: list[bytes] = []
+
+    def fail_on_second_chunk(chunk: list[bytes]) -> None:
+        if kept:
+            raise OSError("disk full")
+        kept.extend(chunk)
+
+    with pytest.raises(OSError, match="disk full"):
+        broker.drain(broker_url, queue, fail_on_second_chunk, chunk_size=100)
+    # The first chunk was written and acked; the failed one and the rest are redelivered.
+    assert broker.queue_depth(broker_url, queue) == 200
+    again: list[bytes] = []
+    broker.drain(broker_url, queue, again.extend)
+    assert sorted(kept + again, key=int) == [b"%d" % i for i in range(300)]
+
+
+def test_a_drain_takes_only_what_was_queued_when_it_started(broker_url, queues):
+    queue = queues["readings"]
+    broker.publish(broker_url, queue, [b"a"] * 10)
+    seen: list[bytes] = []
+
+    def publish_more_while_draining(chunk: list[bytes]) -> None:
+        seen.extend(chunk)
+        broker.publish(broker_url, queue, [b"b"] * 5)
+
+    assert broker.drain(broker_url, queue, publish_more_while_draining, chunk_size=4) == 10
+    assert broker.queue_depth(broker_url, queue) > 0
+
+
+def test_an_empty_queue_drains_nothing(broker_url, queues):
+    assert broker.drain(broker_url, queues["readings"], lambda chunk: None) == 0
+
+
+def test_purge_empties_the_queue(broker_url, queues):
+    broker.publish(broker_url, queues["statuses"], [b"x"] * 7)
+    assert broker.purge(broker_url, queues["statuses"]) == 7
+    assert broker.queue_depth(broker_url, queues["statuses"]) == 0
+
+
+def test_an_unreachable_broker_is_one_clear_error_without_the_password():
+    with pytest.raises(broker.BrokerUnavailable) as caught:
+        broker.queue_depth("amqp://guest:s3cret@127.0.0.1:1/%2F", "q")
+    message = str(caught.value)
+    assert "cannot reach the RabbitMQ broker at amqp://guest:***@127.0.0.1:1/%2F" in message
+    assert "Connection refused" in message and "s3cret" not in message

@@ -1,0 +1,101 @@
+"""The model registry: atomic saves, model cards, and loading only what hashes to its entry."""
+
+import pickle
+
+import pytest
+from helpers.faults import Planted
+from helpers.models import summary
+
+from mlops_demo.core.registry import ModelRegistry, RegistryError
+
+
+def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5):
+    return registry.register(model if model is not None else {"weights": [1, 2, 3]}, summary(f1))
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return ModelRegistry(tmp_path)
+
+
+def test_a_registered_model_loads_by_full_or_bare_name(registry, tmp_path):
+    entry = _register(registry)
+    assert entry.name.startswith("trained-models/model-") and entry.name.endswith("Z.pickle")
+    for name in (entry.name, entry.file_name, f"  {entry.name} "):
+        model, loaded = registry.load(name)
+        assert model == {"weights": [1, 2, 3]} and loaded == entry
+    card = (tmp_path / "trained-models" / entry.file_name.replace(".pickle", ".md")).read_text()
+    assert entry.sha256 in card and "| f1 | 0.5000 |" in card and "scikit-learn" in card
+    assert not [p for p in (tmp_path / "trained-models").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_entries_record_path_hash_metrics_rows_features_and_versions(registry):
+    entry = _register(registry)
+    [stored] = ModelRegistry(registry.directory.parent).entries()
+    assert stored == entry
+    assert len(entry.sha256) == 64 and entry.training_rows == 70
+    assert {"python", "scikit-learn", "dagster"} <= set(entry.versions)
+
+
+@pytest.mark.parametrize(
+    ("requested", "problem"),
+    [
+        ("trained-models/model-nope.pickle", "is not a registered model"),
+        ("../../etc/passwd", "points outside trained-models/"),
+        ("/tmp/model.pickle", "points outside trained-models/"),
+        ("trained-models/../model.pickle", "points outside trained-models/"),
+    ],
+)
+def test_names_that_are_not_registered_are_refused_listing_the_candidates(
+    registry, requested, problem
+):
+    entry = _register(registry)
+    with pytest.raises(RegistryError) as caught:
+        registry.load(requested)
+    assert problem in str(caught.value)
+    assert f"Valid candidates: {entry.name}" in str(caught.value)
+
+
+def test_an_empty_registry_says_to_train_first(registry):
+    with pytest.raises(RegistryError, match="No model is registered yet: run the train_ml_model"):
+        registry.load("model-x.pickle")
+
+
+def test_a_planted_pickle_under_a_candidates_name_is_refused_without_running(registry, tmp_path):
+    entry = _register(registry)
+    marker = tmp_path / "planted-code-ran"
+    (registry.directory / entry.file_name).write_bytes(pickle.dumps(Planted(str(marker))))
+    with pytest.raises(RegistryError, match="does not match its registered SHA-256"):
+        registry.load(entry.name)
+    assert not marker.exists()
+
+
+def test_a_truncated_model_file_is_refused(registry):
+    entry = _register(registry)
+    path = registry.directory / entry.file_name
+    path.write_bytes(path.read_bytes()[:10])
+    with pytest.raises(RegistryError, match="altered or truncated, so it is not loaded"):
+        registry.load(entry.file_name)
+
+
+def test_a_missing_model_file_is_named(registry):
+    entry = _register(registry)
+    (registry.directory / entry.file_name).unlink()
+    with pytest.raises(RegistryError, match="is registered but its file is missing"):
+        registry.load(entry.name)
+
+
+@pytest.mark.parametrize("content", [b'{"models": [{"name": 1', b"[]", b'{"models": [{"x": 1}]}'])
+def test_a_damaged_or_foreign_registry_is_one_clear_error(registry, content):
+    registry.directory.mkdir(parents=True)
+    registry.path.write_bytes(content)
+    with pytest.raises(RegistryError, match=r"cannot be read .*Move it aside"):
+        registry.entries()
+
+
+def test_deployment_is_recorded(registry):
+    first, second = _register(registry), _register(registry)
+    assert first.name != second.name
+    registry.mark_deployed(second)
+    assert registry.deployed_name() == second.name
+    assert [e.name for e in registry.entries()] == [first.name, second.name]

@@ -1,0 +1,153 @@
+"""The JSONL store and its landing area: exactly-once storage, quarantine, crash repair, locking."""
+
+import json
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from mlops_demo.core.cleaning import validate_reading
+from mlops_demo.core.durable import append_durably, repair_tail, write_atomically
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import READING_FIELDS, TORQUE, UDI, reading_of
+from mlops_demo.core.store.jsonl import JsonlStore
+
+
+def _bodies(records: list[dict]) -> list[bytes]:
+    return [json.dumps(reading_of(rec)).encode() for rec in records]
+
+
+@pytest.fixture
+def area(tmp_path: Path):
+    return JsonlStore(tmp_path / "store.jsonl", tmp_path / "quarantine.jsonl"), LandingArea(
+        tmp_path / "landing"
+    )
+
+
+def test_landed_batches_are_stored_once_and_removed(area, sample_records):
+    store, landing = area
+    landing.land(_bodies(sample_records[:600]))
+    landing.land(_bodies(sample_records[500:1000]))
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.received, counts.stored, counts.duplicates) == (1100, 1000, 100)
+    assert counts.total_rows == store.row_count() == 1000
+    assert landing.batches() == []
+    frame = store.read_frame(READING_FIELDS)
+    assert frame[UDI].tolist() == list(range(1, 1001))
+    assert frame.iloc[0].to_dict() == reading_of(sample_records[0])
+
+
+def test_bad_bodies_are_quarantined_with_reason_and_raw_body(area, sample_records):
+    store, landing = area
+    landing.land([b"\xffgarbage", b"[]", *_bodies(sample_records[:3])])
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.stored, counts.quarantined) == (3, 2)
+    entries = store.quarantined()
+    assert entries[0]["body_base64"] and "not valid UTF-8" in entries[0]["reason"]
+    assert entries[1]["body"] == "[]" and "not an object" in entries[1]["reason"]
+    assert all("received_at" in e for e in entries)
+
+
+def test_a_udi_stored_with_different_content_is_quarantined(area, sample_records):
+    store, landing = area
+    landing.land(_bodies(sample_records[:1]))
+    store.ingest(landing, validate_reading)
+    changed = dict(reading_of(sample_records[0]), **{TORQUE: 1.0})
+    landing.land([json.dumps(changed).encode()])
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.stored, counts.quarantined) == (0, 1)
+    assert store.quarantined()[0]["reason"] == "UDI 1 is already stored with different content"
+
+
+def test_replaying_a_batch_after_a_crash_before_its_removal_doubles_nothing(area, sample_records):
+    store, landing = area
+    batch = landing.land([*_bodies(sample_records[:50]), b"oops"])
+    kept = batch.read_bytes()
+    store.ingest(landing, validate_reading)
+    batch.write_bytes(kept)  # as if the run died after the store write, before the unlink
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.stored, counts.quarantined, counts.duplicates) == (0, 0, 51)
+    assert store.row_count() == 50 and len(store.quarantined()) == 1
+
+
+def test_a_torn_last_line_is_ignored_by_readers_and_cut_by_the_next_writer(area, sample_records):
+    store, landing = area
+    landing.land(_bodies(sample_records[:10]))
+    store.ingest(landing, validate_reading)
+    with open(store.path, "ab") as f:
+        f.write(b'{"UDI":11,"Product')  # a writer died mid-line
+    assert store.row_count() == 10
+    assert len(store.read_frame(READING_FIELDS)) == 10
+    landing.land(_bodies(sample_records[10:12]))
+    store.ingest(landing, validate_reading)
+    lines = store.path.read_bytes().splitlines()
+    assert len(lines) == 12 and all(json.loads(line) for line in lines)
+
+
+def test_repair_tail_keeps_complete_lines(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"a\nb\nhalf")
+    assert repair_tail(path) == 4
+    assert path.read_bytes() == b"a\nb\n"
+    assert repair_tail(path) == 0
+    path.write_bytes(b"only-torn")
+    repair_tail(path)
+    assert path.read_bytes() == b""
+
+
+def test_abandoned_partial_batches_are_removed(area):
+    _store, landing = area
+    landing.directory.mkdir(parents=True)
+    dead = landing.directory / "00000000000000000001-999999999-abcd.tmp"
+    dead.write_bytes(b"eA==\n")
+    mine = landing.directory / f"00000000000000000002-{os.getpid()}-abcd.tmp"
+    mine.write_bytes(b"eA==\n")
+    assert landing.remove_abandoned_partials() == 1
+    assert not dead.exists() and mine.exists()
+    assert landing.batches() == []
+
+
+def test_files_are_not_writable_by_other_users(area, sample_records, tmp_path):
+    store, landing = area
+    landing.land([*_bodies(sample_records[:2]), b"x"])
+    store.ingest(landing, validate_reading)
+    write_atomically(tmp_path / "atomic.json", b"{}")
+    append_durably(tmp_path / "appended", b"x\n")
+    for path in (
+        store.path,
+        store.quarantine_path,
+        tmp_path / "atomic.json",
+        tmp_path / "appended",
+    ):
+        assert not path.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH), path
+
+
+def _land_and_ingest(directory: str, start: int, count: int) -> None:
+    from mlops_demo.core.simulator import simulate
+
+    base = Path(directory)
+    store = JsonlStore(base / "store.jsonl", base / "quarantine.jsonl")
+    landing = LandingArea(base / "landing")
+    records = simulate(count, offset=start)
+    for i in range(0, count, 100):
+        landing.land(_bodies(records[i : i + 100]))
+        store.ingest(landing, validate_reading)
+
+
+def test_concurrent_writers_never_interleave_or_double(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    # Overlapping ranges: UDIs 1-3000 and 2001-5000 from two processes at once.
+    workers = [
+        ctx.Process(target=_land_and_ingest, args=(str(tmp_path), 0, 3000)),
+        ctx.Process(target=_land_and_ingest, args=(str(tmp_path), 2000, 3000)),
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    lines = (tmp_path / "store.jsonl").read_bytes().splitlines()
+    udis = [json.loads(line)[UDI] for line in lines]
+    assert sorted(udis) == list(range(1, 5001))

@@ -1,0 +1,144 @@
+"""The PostgreSQL store: the JSONL store's behaviour, the same results, and competing consumers."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from conftest import POSTGRES_URL
+from helpers.faults import RUNNER
+
+from mlops_demo.core import broker, modelling
+from mlops_demo.core.cleaning import validate_reading, validate_status
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import (
+    READING_FIELDS,
+    STATUS_FIELDS,
+    TORQUE,
+    UDI,
+    reading_of,
+    status_of,
+)
+from mlops_demo.core.simulator import simulate
+from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.postgres import PostgresStore, StoreUnavailable
+
+
+@pytest.fixture
+def pg(postgres_available):
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    stores = {
+        "readings": PostgresStore(POSTGRES_URL, schema, "cleaned_readings", "quarantined_readings"),
+        "statuses": PostgresStore(
+            POSTGRES_URL, schema, "cleaned_daily_statuses", "quarantined_daily_statuses"
+        ),
+    }
+    yield stores
+    stores["readings"].drop()
+
+
+def _bodies(messages: list[dict]) -> list[bytes]:
+    return [json.dumps(m).encode() for m in messages]
+
+
+def test_batches_are_stored_once_with_duplicates_and_conflicts_told_apart(pg, tmp_path):
+    store, landing = pg["readings"], LandingArea(tmp_path / "landing")
+    readings = [reading_of(x) for x in simulate(600)]
+    changed = {**readings[0], TORQUE: 99.0}
+    landing.land([*_bodies(readings[:400]), b"{oops"])
+    landing.land([*_bodies(readings[300:]), json.dumps(changed).encode(), b"{oops"])
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.received, counts.stored, counts.duplicates, counts.quarantined) == (
+        703,
+        600,
+        101,
+        2,
+    )
+    assert counts.total_rows == store.row_count() == 600
+    assert store.read_frame(READING_FIELDS).to_dict("records") == readings
+    reasons = sorted(entry["reason"] for entry in store.quarantined())
+    assert reasons[0].startswith("UDI 1 is already stored with different content")
+    assert reasons[1].startswith("body is not valid JSON")
+    assert landing.batches() == []
+
+
+def test_replaying_a_committed_batch_stores_nothing_twice(pg, tmp_path):
+    store, landing = pg["readings"], LandingArea(tmp_path / "landing")
+    batch = landing.land([*_bodies([reading_of(x) for x in simulate(50)]), b"bad"])
+    kept = batch.read_bytes()
+    store.ingest(landing, validate_reading)
+    batch.write_bytes(kept)  # as if the run died after the commit, before the unlink
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.stored, counts.quarantined, counts.duplicates) == (0, 0, 51)
+    assert store.row_count() == 50 and len(store.quarantined()) == 1
+
+
+def test_both_stores_give_the_same_frames_and_the_same_model(pg, tmp_path):
+    records = simulate(1500)
+    frames = {}
+    for kind, (readings, statuses) in {
+        "jsonl": (
+            JsonlStore(tmp_path / "r.jsonl", tmp_path / "qr.jsonl"),
+            JsonlStore(tmp_path / "s.jsonl", tmp_path / "qs.jsonl"),
+        ),
+        "postgres": (pg["readings"], pg["statuses"]),
+    }.items():
+        for store, messages, validate in (
+            (readings, [reading_of(x) for x in records], validate_reading),
+            (statuses, [status_of(x) for x in records[:1000]], validate_status),
+        ):
+            landing = LandingArea(tmp_path / kind / "landing")
+            landing.land(_bodies(messages))
+            store.ingest(landing, validate)
+        frames[kind] = modelling.join_on_udi(
+            readings.read_frame(READING_FIELDS), statuses.read_frame(STATUS_FIELDS)
+        )
+    assert frames["jsonl"].equals(frames["postgres"])
+    metrics = {
+        kind: modelling.train(*modelling.split_by_udi(frame, 0.7)).summary.metrics
+        for kind, frame in frames.items()
+    }
+    assert metrics["jsonl"] == metrics["postgres"]
+
+
+def test_an_unreachable_database_is_one_clear_error_without_the_password():
+    store = PostgresStore("postgresql://alice:pw-secret@127.0.0.1:1/x", "s", "t", "q")
+    with pytest.raises(StoreUnavailable) as caught:
+        store.row_count()
+    assert "cannot reach PostgreSQL at postgresql://alice:***@127.0.0.1:1/x" in str(caught.value)
+    assert "pw-secret" not in str(caught.value)
+
+
+@pytest.mark.broker
+def test_three_consumers_on_one_queue_store_each_message_once(
+    pg, broker_url, queues, tmp_path, monkeypatch
+):
+    total = 30_000
+    schema = pg["readings"].schema
+    monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
+    monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
+    monkeypatch.setenv("MLOPS_BROKER_URL", broker_url)
+    monkeypatch.setenv("MLOPS_READINGS_QUEUE", queues["readings"])
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    broker.publish(
+        broker_url, queues["readings"], _bodies([reading_of(x) for x in simulate(total)])
+    )
+    consumers = []
+    for machine in ("a", "b", "c"):
+        # Each consumer has its own data directory, as on its own machine.
+        env = {**os.environ, "MLOPS_DATA_DIR": str(tmp_path / machine)}
+        consumers.append(
+            subprocess.Popen(
+                [sys.executable, str(RUNNER), "none", "get_all_readings_job"],
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for consumer in consumers:
+        assert consumer.wait(300) == 0, consumer.stderr.read()[-3000:]
+    udis = pg["readings"].read_frame((UDI,))[UDI].tolist()
+    assert sorted(udis) == list(range(1, total + 1))
+    assert broker.queue_depth(broker_url, queues["readings"]) == 0

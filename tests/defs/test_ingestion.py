@@ -1,0 +1,202 @@
+"""Ingestion in real Dagster runs on the real broker: counts, bad input, duplicates, crashes."""
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from helpers.runs import stored_udis
+
+from mlops_demo.core import broker
+from mlops_demo.core.cleaning import MAX_BODY_BYTES
+from mlops_demo.core.records import (
+    AIR_TEMPERATURE,
+    READING_FIELDS,
+    ROTATIONAL_SPEED,
+    TORQUE,
+    TYPE,
+    UDI,
+    reading_of,
+    status_of,
+)
+from mlops_demo.core.settings import get_settings
+from mlops_demo.core.simulator import simulate
+from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.defs.ingestion import readings_ingestion, statuses_ingestion
+from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
+
+READINGS_CHAIN = list(readings_ingestion.assets)
+STATUSES_CHAIN = list(statuses_ingestion.assets)
+RESOURCES = {"rabbitmq": RabbitMQResource(), "store": StoreResource()}
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    [materialization] = result.asset_materializations_for_node(asset)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def _counts(result: dg.ExecuteInProcessResult, raw: str, cleaned: str) -> dict:
+    """A run's counts: the PostgreSQL store commits before the ack (in the raw asset), the JSONL
+    store after it (in the cleaned asset)."""
+    drained, stored = _metadata(result, raw), _metadata(result, cleaned)
+    return {
+        "received": drained["messages_received"],
+        **{
+            kind: stored[f"{name}"] + drained.get(f"{name}_before_ack", 0)
+            for kind, name in (
+                ("stored", "records_stored"),
+                ("duplicates", "duplicates_dropped"),
+                ("quarantined", "records_quarantined"),
+            )
+        },
+        "total_rows": stored["dagster/row_count"],
+    }
+
+
+def _publish(url: str, queue: str, messages: list[dict]) -> None:
+    broker.publish(url, queue, [json.dumps(m).encode() for m in messages])
+
+
+def test_both_streams_ingest_fully(env, instance, broker_url, queues):
+    records = simulate(1200)
+    _publish(broker_url, queues["readings"], [reading_of(x) for x in records])
+    _publish(broker_url, queues["statuses"], [status_of(x) for x in records[:700]])
+    readings = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    statuses = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    assert _counts(readings, "sensor_readings", "cleaned_readings") == {
+        "received": 1200,
+        "stored": 1200,
+        "duplicates": 0,
+        "quarantined": 0,
+        "total_rows": 1200,
+    }
+    assert _metadata(readings, "historic_readings")["dagster/row_count"] == 1200
+    assert _metadata(statuses, "cleaned_daily_statuses")["dagster/row_count"] == 700
+    frame = StoreResource().open(READINGS).read_frame(READING_FIELDS)
+    assert frame.to_dict("records") == [reading_of(x) for x in records]
+    assert broker.queue_depth(broker_url, queues["readings"]) == 0
+
+
+BAD_BODIES = {
+    "invalid JSON": b"{oops",
+    "a non-object": b"[1]",
+    "missing fields": json.dumps({"UDI": 1}).encode(),
+    "wrong types": json.dumps({**reading_of(simulate(1)[0]), TORQUE: "high"}).encode(),
+    "NaN": json.dumps({**reading_of(simulate(1)[0]), TORQUE: float("nan")}).encode(),
+    "infinity": json.dumps({**reading_of(simulate(1)[0]), TORQUE: float("inf")}).encode(),
+    "temperature": json.dumps({**reading_of(simulate(1)[0]), AIR_TEMPERATURE: 20.0}).encode(),
+    "negative speed": json.dumps({**reading_of(simulate(1)[0]), ROTATIONAL_SPEED: -1}).encode(),
+    "unknown type": json.dumps({**reading_of(simulate(1)[0]), TYPE: "Z"}).encode(),
+    "bad UDI": json.dumps({**reading_of(simulate(1)[0]), UDI: -3}).encode(),
+    "oversized": b'{"UDI": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}',
+    "non-UTF-8": b'{"UDI": 1, "Type": "\xff"}',
+    "changed content": json.dumps({**reading_of(simulate(1)[0]), TORQUE: 99.9}).encode(),
+}
+
+
+def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, broker_url, queues):
+    good = [reading_of(x) for x in simulate(5)]
+    _publish(broker_url, queues["readings"], good)
+    dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    broker.publish(broker_url, queues["readings"], list(BAD_BODIES.values()))
+    result = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    assert result.success
+    counts = _counts(result, "sensor_readings", "cleaned_readings")
+    assert (counts["stored"], counts["quarantined"]) == (0, len(BAD_BODIES))
+    by_body = {e["body_sha256"]: e for e in StoreResource().open(READINGS).quarantined()}
+    assert len(by_body) == len(BAD_BODIES)
+    for kind, body in BAD_BODIES.items():
+        entry = by_body[hashlib.sha256(body).hexdigest()]
+        assert entry["reason"], kind
+        kept = entry["body"].encode() if "body" in entry else base64.b64decode(entry["body_base64"])
+        assert kept == body, kind
+    changed = by_body[hashlib.sha256(BAD_BODIES["changed content"]).hexdigest()]
+    assert changed["reason"] == "UDI 1 is already stored with different content"
+    assert stored_udis(READINGS) == [1, 2, 3, 4, 5]
+
+
+def test_republished_messages_are_not_stored_twice(env, instance, broker_url, queues):
+    messages = [status_of(x) for x in simulate(500)]
+    _publish(broker_url, queues["statuses"], messages)
+    dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    _publish(broker_url, queues["statuses"], messages)
+    result = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    counts = _counts(result, "daily_machine_statuses", "cleaned_daily_statuses")
+    assert (counts["stored"], counts["duplicates"], counts["total_rows"]) == (0, 500, 500)
+
+
+def _job_process(env: Path, job: str, cwd: Path) -> subprocess.Popen:
+    """A real `dagster job execute` run of the code location, in its own process."""
+    environment = {**os.environ, "DAGSTER_HOME": str(cwd)}
+    # The project's profile for the instance kind under test (SQLite or PostgreSQL).
+    shutil.copy(get_settings().dagster_home / "dagster.yaml", cwd / "dagster.yaml")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "job",
+            "execute",
+            "-m",
+            "mlops_demo.definitions",
+            "-j",
+            job,
+        ],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def test_a_run_killed_mid_batch_loses_and_doubles_nothing(env, broker_url, queues, tmp_path):
+    total = 40_000
+    _publish(broker_url, queues["readings"], [reading_of(x) for x in simulate(total)])
+    run = _job_process(env, "get_all_readings_job", tmp_path)
+    landing = env / "landing" / "readings"
+    deadline = time.monotonic() + 120
+    while not list(landing.glob("*.batch")):
+        assert time.monotonic() < deadline, "the run never landed a batch"
+        assert run.poll() is None, run.stderr.read().decode()[-2000:]
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert broker.queue_depth(broker_url, queues["readings"]) > 0, "killed too late to mean much"
+
+    rerun = _job_process(env, "get_all_readings_job", tmp_path)
+    assert rerun.wait(180) == 0, rerun.stderr.read().decode()[-3000:]
+    assert sorted(stored_udis(READINGS)) == list(range(1, total + 1))
+    assert not list(landing.glob("*"))
+
+
+def test_two_concurrent_runs_of_one_stream_split_the_work_cleanly(
+    env, broker_url, queues, tmp_path
+):
+    total = 20_000
+    _publish(broker_url, queues["statuses"], [status_of(x) for x in simulate(total)])
+    homes = [tmp_path / "a", tmp_path / "b"]
+    runs = []
+    for home in homes:
+        home.mkdir()
+        runs.append(_job_process(env, "get_all_daily_machine_statuses_job", home))
+    for run in runs:
+        assert run.wait(180) == 0, run.stderr.read().decode()[-3000:]
+    assert sorted(stored_udis(STATUSES)) == list(range(1, total + 1))
+    assert broker.queue_depth(broker_url, queues["statuses"]) == 0

@@ -1,0 +1,91 @@
+"""The queue-depth sensors on the real broker and a real Dagster instance."""
+
+import uuid
+
+import dagster as dg
+import pytest
+
+from mlops_demo.core import broker
+from mlops_demo.definitions import defs
+from mlops_demo.defs.resources import RabbitMQResource
+
+SENSORS = {sensor.name: sensor for sensor in defs.sensors}
+min_number_of_readings_sensor = SENSORS["min_number_of_readings_sensor"]
+min_number_of_machine_statuses_sensor = SENSORS["min_number_of_machine_statuses_sensor"]
+
+pytestmark = pytest.mark.broker
+
+
+def _tick(sensor, instance, url: str, queues: dict[str, str]):
+    resource = RabbitMQResource(
+        url=url, readings_queue=queues["readings"], statuses_queue=queues["statuses"]
+    )
+    with dg.build_sensor_context(instance=instance, resources={"rabbitmq": resource}) as context:
+        return sensor(context)
+
+
+@pytest.mark.parametrize(
+    ("sensor", "queue_key", "job"),
+    [
+        (min_number_of_readings_sensor, "readings", "get_all_readings_job"),
+        (min_number_of_machine_statuses_sensor, "statuses", "get_all_daily_machine_statuses_job"),
+    ],
+)
+def test_the_sensor_waits_for_a_full_batch(sensor, queue_key, job, instance, broker_url, queues):
+    queue = queues[queue_key]
+    skipped = _tick(sensor, instance, broker_url, queues)
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message == f"queue '{queue}' holds 0 messages; a run starts at 500"
+
+    broker.publish(broker_url, queue, [b"{}"] * 499)
+    skipped = _tick(sensor, instance, broker_url, queues)
+    assert skipped.skip_message == f"queue '{queue}' holds 499 messages; a run starts at 500"
+
+    broker.publish(broker_url, queue, [b"{}"])
+    request = _tick(sensor, instance, broker_url, queues)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["mlops_demo/queue_depth"] == "500"
+    assert sensor.job_name == job
+
+
+# A QUEUED run needs a code-location origin to exist at all; the end-to-end test covers it.
+@pytest.mark.parametrize(
+    "status",
+    [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
+)
+def test_no_second_run_while_one_is_queued_or_running(status, instance, broker_url, queues):
+    broker.publish(broker_url, queues["readings"], [b"{}"] * 600)
+    run = instance.add_run(
+        dg.DagsterRun(job_name="get_all_readings_job", run_id=str(uuid.uuid4()), status=status)
+    )
+    skipped = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message.startswith(f"run {run.run_id[:8]} of get_all_readings_job is ")
+    instance.delete_run(run.run_id)  # the run is gone: the next tick may request again
+    assert isinstance(
+        _tick(min_number_of_readings_sensor, instance, broker_url, queues), dg.RunRequest
+    )
+
+
+def test_a_broker_outage_is_a_skip_with_the_reason_and_the_sensor_recovers(
+    instance, broker_url, queues
+):
+    down = "amqp://guest:secret@127.0.0.1:1/%2F"
+    skipped = _tick(min_number_of_readings_sensor, instance, down, queues)
+    assert isinstance(skipped, dg.SkipReason)
+    assert "cannot reach the RabbitMQ broker at amqp://guest:***@127.0.0.1:1/%2F" in (
+        skipped.skip_message
+    )
+    assert "secret" not in skipped.skip_message
+    assert skipped.skip_message.endswith("trying again on the next tick")
+    broker.publish(broker_url, queues["readings"], [b"{}"] * 500)
+    assert isinstance(
+        _tick(min_number_of_readings_sensor, instance, broker_url, queues), dg.RunRequest
+    )
+
+
+def test_the_minimum_batch_is_a_setting(monkeypatch, instance, broker_url, queues):
+    monkeypatch.setenv("MLOPS_MIN_BATCH", "3")
+    broker.publish(broker_url, queues["statuses"], [b"{}"] * 3)
+    result = _tick(min_number_of_machine_statuses_sensor, instance, broker_url, queues)
+    assert isinstance(result, dg.RunRequest)

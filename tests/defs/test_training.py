@@ -1,0 +1,60 @@
+"""Training assets on stores written by the real ingestion path."""
+
+import pytest
+from helpers.runs import ingest, materialize, metadata, run_job
+
+from mlops_demo.core.simulator import simulate
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
+
+def test_join_split_and_train_record_their_numbers(env, instance, broker_url, queues):
+    records = simulate(1000)
+    ingest(instance, broker_url, queues, readings=records, statuses=records[:500])
+    result = run_job(instance, "train_ml_model")
+    assert metadata(result, "joined_cleaned_readings_and_statuses")["num_matches"] == 500
+    train = {k: v for k, v in metadata(result, "training_data").items() if k != "path"}
+    test = metadata(result, "test_data")
+    failures = sum(x["Target"] for x in records[:350])
+    assert train == {"num_rows": 350, "num_failures": failures, "num_non_failures": 350 - failures}
+    assert test["num_rows"] == 150
+    model = metadata(result, "trained_model")
+    for score in ("accuracy", "precision", "recall", "f1", "roc_auc", "training_seconds"):
+        assert isinstance(model[score], float), score
+    assert (model["train_rows"], model["test_rows"]) == (350, 150)
+    assert "decision_threshold" in model["hyperparameters"]
+    assert "| healthy |" in model["confusion_matrix"]
+
+
+def test_the_split_fraction_is_configurable(env, instance, broker_url, queues):
+    records = simulate(400)
+    ingest(instance, broker_url, queues, readings=records, statuses=records)
+    result = run_job(
+        instance,
+        "train_ml_model",
+        run_config={"ops": {"training_and_test_data": {"config": {"train_fraction": 0.5}}}},
+    )
+    assert metadata(result, "training_data")["num_rows"] == 200
+
+
+def test_too_little_data_fails_the_run_with_one_sentence(env, instance, broker_url, queues):
+    records = simulate(40)
+    ingest(instance, broker_url, queues, readings=records, statuses=records)
+    result = run_job(instance, "train_ml_model", raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith("Only 40 readings have a status yet")
+    assert "at least 50" in message
+
+
+def test_joined_asset_materializes_alone_after_ingestion(env, instance, broker_url, queues):
+    records = simulate(600)
+    ingest(instance, broker_url, queues, readings=records, statuses=records[:250])
+    result = materialize(instance, "joined_cleaned_readings_and_statuses")
+    assert metadata(result, "joined_cleaned_readings_and_statuses")["num_matches"] == 250

@@ -1,0 +1,1 @@
+"""Helpers the tests share; tests never import each other."""

@@ -1,0 +1,62 @@
+"""Running the code location's jobs and assets in a test's own Dagster instance."""
+
+import json
+
+import dagster as dg
+
+from mlops_demo.core import broker
+from mlops_demo.core.records import UDI, reading_of, status_of
+from mlops_demo.definitions import defs
+from mlops_demo.defs.resources import StoreResource
+
+
+def run_job(instance: dg.DagsterInstance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(job).execute_in_process(instance=instance, **kwargs)
+
+
+def materialize(
+    instance: dg.DagsterInstance, asset: str, run_config: dict | None = None, raise_on_error=True
+) -> dg.ExecuteInProcessResult:
+    """Materialize one asset the way the UI does: the global asset job with a selection."""
+    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance,
+        asset_selection=[dg.AssetKey(asset)],
+        run_config=run_config or {},
+        raise_on_error=raise_on_error,
+    )
+
+
+def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    [materialization] = [
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey(asset)
+    ]
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def ingest(instance, url: str, queues: dict[str, str], readings=(), statuses=()) -> None:
+    """Publish full records' readings and statuses, then run both ingestion jobs."""
+    if readings:
+        broker.publish(
+            url, queues["readings"], [json.dumps(reading_of(x)).encode() for x in readings]
+        )
+        run_job(instance, "get_all_readings_job")
+    if statuses:
+        broker.publish(
+            url, queues["statuses"], [json.dumps(status_of(x)).encode() for x in statuses]
+        )
+        run_job(instance, "get_all_daily_machine_statuses_job")
+
+
+def deploy_config(model_name: str) -> dict:
+    return {"ops": {"deployed_model": {"config": {"model_name": model_name}}}}
+
+
+def stored_udis(stream) -> list[int]:
+    """The UDIs in the configured store (JSONL or PostgreSQL), in storage order."""
+    return StoreResource().open(stream).read_frame((UDI,))[UDI].tolist()
+
+
+def quarantined(stream) -> list[dict]:
+    return StoreResource().open(stream).quarantined()

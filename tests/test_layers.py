@@ -1,0 +1,73 @@
+"""The three layers hold: `core/` never imports Dagster, directly or through another module, and
+no module reaches into Dagster's private `dagster._` packages."""
+
+import ast
+import pkgutil
+import subprocess
+import sys
+
+import mlops_demo
+import mlops_demo.core
+from mlops_demo.core.settings import REPO_ROOT
+
+FIRST_TO_IMPORT_DAGSTER = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    if "dagster" in sys.modules:
+        print(name)
+        break
+"""
+
+
+def _modules(package) -> list[str]:
+    return [
+        module.name
+        for module in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + ".")
+    ]
+
+
+def test_core_has_every_module_the_layout_names():
+    names = set(_modules(mlops_demo.core))
+    assert {
+        "mlops_demo.core.broker",
+        "mlops_demo.core.cleaning",
+        "mlops_demo.core.modelling",
+        "mlops_demo.core.registry",
+        "mlops_demo.core.store.jsonl",
+        "mlops_demo.core.store.postgres",
+        "mlops_demo.core.store.protocol",
+    } <= names
+
+
+def test_no_core_module_imports_dagster_even_indirectly():
+    modules = _modules(mlops_demo.core)
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_TO_IMPORT_DAGSTER, *modules],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"{result.stdout.strip()} imports dagster"
+
+
+def _private_dagster_imports(path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dagster._"):
+            found.append(node.module)
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.startswith("dagster._")]
+    return found
+
+
+def test_nothing_imports_from_dagster_private_modules():
+    paths = [
+        *(REPO_ROOT / "mlops_demo").rglob("*.py"),
+        *(REPO_ROOT / "tests").rglob("*.py"),
+        *(REPO_ROOT / "bench").rglob("*.py"),
+    ]
+    offenders = {str(p.relative_to(REPO_ROOT)): _private_dagster_imports(p) for p in paths}
+    assert {path: names for path, names in offenders.items() if names} == {}
