@@ -102,35 +102,25 @@ class Walkthrough:
 
     # Acting ------------------------------------------------------------------------------
 
-    def publish_and_ingest(self, stream: Stream) -> int:
-        """Publish the next batch with the publish script and wait for the sensor's run to store
-        it; returns the store's row count and records the data's freshness."""
-        before = self._stored_udis(stream)
-        offset = max(before, default=0)
-        waiting = broker.queue_depth(self.settings.broker_url, stream.queue(self.settings))
-        if waiting:
-            self.say(
-                f"  note: queue {stream.queue(self.settings)!r} already held {waiting} messages"
-            )
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mlops_demo",
-                "publish",
-                _PUBLISH_KINDS[stream.name],
-                "-n",
-                str(self.batch),
-                "-o",
-                str(offset),
-            ],
-            capture_output=True,
-            text=True,
-        )
+    def _publish(self, stream: Stream, offset: int) -> float:
+        """`mlops-demo publish` the next batch, as a user would; returns when it was published."""
+        command = [sys.executable, "-m", "mlops_demo", "publish", _PUBLISH_KINDS[stream.name],
+                   "-n", str(self.batch), "-o", str(offset)]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise StepFailed(result.stderr.strip().splitlines()[-1])
-        published_at = time.time()
         self.say(f"  {result.stdout.strip()}")
+        return time.time()
+
+    def publish_and_ingest(self, stream: Stream) -> int:
+        """Publish the next batch and wait for the sensor's run to store it; returns the store's
+        row count and records the data's freshness."""
+        before = self._stored_udis(stream)
+        queue = stream.queue(self.settings)
+        waiting = broker.queue_depth(self.settings.broker_url, queue)
+        if waiting:
+            self.say(f"  note: queue {queue!r} already held {waiting} messages")
+        published_at = self._publish(stream, offset=max(before, default=0))
         expected = len(before) + self.batch + waiting
         asset = _INGESTION[stream.name]
 

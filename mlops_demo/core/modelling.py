@@ -31,6 +31,7 @@ from mlops_demo.core.records import (
     PROCESS_TEMPERATURE,
     PRODUCT_ID,
     PRODUCT_TYPES,
+    READING_FIELDS,
     ROTATIONAL_SPEED,
     TARGET,
     TOOL_WEAR,
@@ -41,14 +42,8 @@ from mlops_demo.core.records import (
 
 ID_COLUMN = UDI
 LABEL_COLUMN = TARGET
-FEATURE_COLUMNS = (
-    TYPE,
-    AIR_TEMPERATURE,
-    PROCESS_TEMPERATURE,
-    ROTATIONAL_SPEED,
-    TORQUE,
-    TOOL_WEAR,
-)
+# Everything a reading measures; its UDI and Product ID name the machine and predict nothing.
+FEATURE_COLUMNS = tuple(field for field in READING_FIELDS if field not in (UDI, PRODUCT_ID))
 MIN_JOINED_ROWS = 50
 _TYPE_CODES = {kind: code for code, kind in enumerate(PRODUCT_TYPES)}
 

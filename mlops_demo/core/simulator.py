@@ -81,14 +81,16 @@ def iter_records(seed: int = DEFAULT_SEED) -> Iterator[dict]:
     types = list(TYPE_PROBABILITIES)
     udi = 0
     while True:
-        kinds = rng.choice(len(types), size=_BLOCK, p=list(TYPE_PROBABILITIES.values()))
-        air_noise = rng.normal(0.0, air_step, _BLOCK)
-        process_noise = rng.normal(0.0, process_step, _BLOCK)
-        torques = np.maximum(rng.normal(TORQUE_MEAN_NM, TORQUE_STD_NM, _BLOCK), 0.0)
-        speed_noise = rng.normal(0.0, SPEED_LOG_NOISE, _BLOCK)
-        tool_fails = rng.random(_BLOCK) < TOOL_FAILURE_SHARE
-        random_fails = rng.random(_BLOCK) < RANDOM_FAILURE_PROBABILITY
-        next_limits = rng.integers(*TOOL_REPLACEMENT_WINDOW_MIN, size=_BLOCK, endpoint=True)
+        (
+            kinds,
+            air_noise,
+            process_noise,
+            torques,
+            speed_noise,
+            tool_fails,
+            random_fails,
+            next_limits,
+        ) = _draw_block(rng, air_step, process_step)
         for i in range(_BLOCK):
             udi += 1
             kind = types[kinds[i]]
@@ -125,6 +127,20 @@ def iter_records(seed: int = DEFAULT_SEED) -> Iterator[dict]:
             if wear >= wear_limit or failure == TOOL_WEAR_FAILURE:
                 wear = 0
                 wear_limit = int(next_limits[i])
+
+
+def _draw_block(rng: np.random.Generator, air_step: float, process_step: float) -> tuple:
+    """The random numbers for the next _BLOCK records, always drawn in this order."""
+    return (
+        rng.choice(len(TYPE_PROBABILITIES), size=_BLOCK, p=list(TYPE_PROBABILITIES.values())),
+        rng.normal(0.0, air_step, _BLOCK),
+        rng.normal(0.0, process_step, _BLOCK),
+        np.maximum(rng.normal(TORQUE_MEAN_NM, TORQUE_STD_NM, _BLOCK), 0.0),
+        rng.normal(0.0, SPEED_LOG_NOISE, _BLOCK),
+        rng.random(_BLOCK) < TOOL_FAILURE_SHARE,
+        rng.random(_BLOCK) < RANDOM_FAILURE_PROBABILITY,
+        rng.integers(*TOOL_REPLACEMENT_WINDOW_MIN, size=_BLOCK, endpoint=True),
+    )
 
 
 def _speed_rpm(torque: float, log_noise: float) -> int:

@@ -64,6 +64,45 @@ def _automated_materializations(instance: dg.DagsterInstance, asset: str) -> lis
     return automated
 
 
+def _assert_the_loop_ran(output: str, env, instance: dg.DagsterInstance) -> None:
+    assert sorted(stored_udis(READINGS)) == list(range(1, 1001))
+    assert sorted(stored_udis(STATUSES)) == list(range(1, 1001))
+    assert "joined_cleaned_readings_and_statuses: num_matches = 500" in output
+    assert "production_model_candidates materialized by itself (1 candidates)" in output
+    assert "production_model_candidates materialized by itself (2 candidates)" in output
+    registry = ModelRegistry(env)
+    first, second = registry.entries()
+    assert registry.deployed_name() == second.name
+    assert f"model_name: {first.name}" in output and f"model_name: {second.name}" in output
+    assert "Freshness (target under 10 s)" in output
+    assert len(_automated_materializations(instance, "production_model_candidates")) == 2
+    assert len(_automated_materializations(instance, "devices_at_risk")) == 2
+
+
+def _assert_new_readings_refresh_devices_at_risk(instance: dg.DagsterInstance) -> None:
+    """New readings alone refresh devices_at_risk through the running automation sensor."""
+    published = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "sensor_data" / "publish_sensor_readings.py"),
+         "-n", "500", "-o", "1000"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    deadline = time.monotonic() + 120
+    while len(_automated_materializations(instance, "devices_at_risk")) < 3:
+        assert time.monotonic() < deadline, "devices_at_risk did not follow the new readings"
+        time.sleep(1)
+    newest = instance.fetch_materializations(dg.AssetKey("devices_at_risk"), limit=1).records[0]
+    at_risk = newest.asset_materialization.metadata["devices_at_risk"].value
+    assert all(1001 <= udi <= 1500 for udi in at_risk)
+
+
+def _reset(home) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_demo", "reset", "--yes", "--dagster-home", str(home)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
 def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     env, backend, tmp_path, broker_url, queues
 ):
@@ -73,41 +112,11 @@ def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     group = next((_group_of(line) for line in output.splitlines() if "process group" in line), None)
     try:
         assert walkthrough.returncode == 0, output[-4000:]
-        assert sorted(stored_udis(READINGS)) == list(range(1, 1001))
-        assert sorted(stored_udis(STATUSES)) == list(range(1, 1001))
-        assert "joined_cleaned_readings_and_statuses: num_matches = 500" in output
-        assert "production_model_candidates materialized by itself (1 candidates)" in output
-        assert "production_model_candidates materialized by itself (2 candidates)" in output
-        registry = ModelRegistry(env)
-        first, second = registry.entries()
-        assert registry.deployed_name() == second.name
-        assert f"model_name: {first.name}" in output and f"model_name: {second.name}" in output
-        assert "Freshness (target under 10 s)" in output
-
         instance = dg.DagsterInstance.from_config(str(home))
-        assert len(_automated_materializations(instance, "production_model_candidates")) == 2
-        assert len(_automated_materializations(instance, "devices_at_risk")) == 2
-
-        reset = subprocess.run(
-            [sys.executable, "-m", "mlops_demo", "reset", "--yes", "--dagster-home", str(home)],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        _assert_the_loop_ran(output, env, instance)
+        reset = _reset(home)
         assert reset.returncode == 1 and "dagster dev is running" in reset.stderr
-
-        # New readings alone refresh devices_at_risk through the running automation sensor.
-        published = subprocess.run(
-            [sys.executable, str(REPO_ROOT / "sensor_data" / "publish_sensor_readings.py"),
-             "-n", "500", "-o", "1000"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert published.returncode == 0, published.stderr
-        deadline = time.monotonic() + 120
-        while len(_automated_materializations(instance, "devices_at_risk")) < 3:
-            assert time.monotonic() < deadline, "devices_at_risk did not follow the new readings"
-            time.sleep(1)
-        newest = instance.fetch_materializations(dg.AssetKey("devices_at_risk"), limit=1).records[0]
-        at_risk = newest.asset_materialization.metadata["devices_at_risk"].value
-        assert all(1001 <= udi <= 1500 for udi in at_risk)
+        _assert_new_readings_refresh_devices_at_risk(instance)
     finally:
         if group is not None:
             os.killpg(group, signal.SIGTERM)
@@ -118,10 +127,7 @@ def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     assert group is not None and stopped, "dagster dev did not stop within 90 s of SIGTERM"
     assert running_dagster_processes(home) == [], "a dagster process escaped its process group"
 
-    reset = subprocess.run(
-        [sys.executable, "-m", "mlops_demo", "reset", "--yes", "--dagster-home", str(home)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    reset = _reset(home)
     assert reset.returncode == 0, reset.stderr
     assert stored_udis(READINGS) == [] and not (env / "cleaned_readings.jsonl").exists()
     assert not list((env / "trained-models").iterdir())

@@ -6,7 +6,7 @@ import joblib
 import pandas as pd
 import pytest
 
-from mlops_demo.core import modelling as m
+from mlops_demo.core import modelling
 from mlops_demo.core.records import (
     AIR_TEMPERATURE,
     ALL_COLUMNS,
@@ -32,7 +32,7 @@ def machines() -> pd.DataFrame:
 
 def test_physics_features_are_the_documented_quantities():
     reading = pd.DataFrame([reading_of(simulate(1)[0])])
-    features = m.physics_features(reading).iloc[0]
+    features = modelling.physics_features(reading).iloc[0]
     raw = reading.iloc[0]
     assert features["temperature_difference_k"] == pytest.approx(
         raw[PROCESS_TEMPERATURE] - raw[AIR_TEMPERATURE]
@@ -46,7 +46,7 @@ def test_physics_features_are_the_documented_quantities():
 
 def test_split_is_time_ordered_by_udi(machines):
     shuffled = machines.sample(frac=1, random_state=1)
-    train, test = m.split_by_udi(shuffled, 0.7)
+    train, test = modelling.split_by_udi(shuffled, 0.7)
     assert len(train) == 2100 and len(test) == 900
     assert train[UDI].max() < test[UDI].min()
     assert train[UDI].is_monotonic_increasing
@@ -55,21 +55,21 @@ def test_split_is_time_ordered_by_udi(machines):
 @pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1])
 def test_split_refuses_a_fraction_outside_0_and_1(machines, fraction):
     with pytest.raises(ValueError, match="between 0 and 1"):
-        m.split_by_udi(machines, fraction)
+        modelling.split_by_udi(machines, fraction)
 
 
 def test_join_keeps_only_readings_with_a_status():
     records = simulate(10)
     readings = pd.DataFrame([reading_of(x) for x in records])
     statuses = pd.DataFrame([status_of(x) for x in records[3:7]])
-    joined = m.join_on_udi(readings, statuses)
+    joined = modelling.join_on_udi(readings, statuses)
     assert joined[UDI].tolist() == [4, 5, 6, 7]
     assert list(joined.columns) == list(ALL_COLUMNS)
 
 
 def test_a_trained_pipeline_scores_raw_readings_after_a_pickle_round_trip(machines, tmp_path):
-    train, test = m.split_by_udi(machines, 0.7)
-    result = m.train(train, test)
+    train, test = modelling.split_by_udi(machines, 0.7)
+    result = modelling.train(train, test)
     assert set(result.summary.metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
     assert result.summary.metrics["roc_auc"] > 0.8
     assert sum(map(sum, result.summary.confusion_matrix)) == len(test)
@@ -81,8 +81,8 @@ def test_a_trained_pipeline_scores_raw_readings_after_a_pickle_round_trip(machin
 
 
 def test_the_model_finds_the_rule_based_failures(machines):
-    train, test = m.split_by_udi(machines, 0.7)
-    result = m.train(train, test)
+    train, test = modelling.split_by_udi(machines, 0.7)
+    result = modelling.train(train, test)
     assert result.summary.metrics["precision"] >= 0.6
     assert result.summary.metrics["f1"] >= 0.5
 
@@ -99,16 +99,16 @@ def test_the_model_finds_the_rule_based_failures(machines):
 def test_too_little_data_is_one_clear_sentence(rows, failure_udis, message):
     frame = pd.DataFrame(simulate(rows))
     frame[TARGET] = frame[UDI].isin(failure_udis).astype(int)
-    train, test = m.split_by_udi(frame, 0.7)
-    with pytest.raises(m.InsufficientData) as caught:
-        m.train(train, test)
+    train, test = modelling.split_by_udi(frame, 0.7)
+    with pytest.raises(modelling.InsufficientData) as caught:
+        modelling.train(train, test)
     assert str(caught.value) == message
 
 
 def test_score_newest_ranks_the_newest_readings(machines):
-    train, test = m.split_by_udi(machines, 0.7)
-    model = m.train(train, test).model
-    scored = m.score_newest(model, machines[list(READING_FIELDS)], 500)
+    train, test = modelling.split_by_udi(machines, 0.7)
+    model = modelling.train(train, test).model
+    scored = modelling.score_newest(model, machines[list(READING_FIELDS)], 500)
     assert len(scored) == 500
     assert set(scored[UDI]) == set(range(2501, 3001))
     assert scored["failure_probability"].is_monotonic_decreasing
@@ -118,7 +118,7 @@ def test_score_newest_ranks_the_newest_readings(machines):
 @pytest.mark.realdata
 def test_reference_split_reaches_the_f1_target(reference_csv):
     data = pd.read_csv(reference_csv, encoding="utf-8-sig")
-    train, test = m.split_by_udi(data, 0.7)
-    result = m.train(train, test)
+    train, test = modelling.split_by_udi(data, 0.7)
+    result = modelling.train(train, test)
     assert result.summary.metrics["f1"] >= 0.84
     assert result.summary.metrics["precision"] >= 0.95

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from mlops_demo.core import simulator as sim
+from mlops_demo.core import simulator
 from mlops_demo.core.records import (
     AIR_TEMPERATURE,
     ALL_COLUMNS,
@@ -29,15 +29,19 @@ from mlops_demo.core.records import (
 
 
 def test_record_k_is_the_same_whatever_offset_or_batch_produced_it():
-    whole = sim.simulate(3000)
-    pieces = sim.simulate(700) + sim.simulate(1300, offset=700) + sim.simulate(1000, offset=2000)
+    whole = simulator.simulate(3000)
+    pieces = (
+        simulator.simulate(700)
+        + simulator.simulate(1300, offset=700)
+        + simulator.simulate(1000, offset=2000)
+    )
     assert pieces == whole
     assert [rec[UDI] for rec in whole] == list(range(1, 3001))
 
 
 def test_seeds_differ_and_repeat():
-    assert sim.simulate(50, seed=1) == sim.simulate(50, seed=1)
-    assert sim.simulate(50, seed=1) != sim.simulate(50, seed=2)
+    assert simulator.simulate(50, seed=1) == simulator.simulate(50, seed=1)
+    assert simulator.simulate(50, seed=1) != simulator.simulate(50, seed=2)
 
 
 def test_records_have_the_reference_columns_and_types(sample_records):
@@ -74,28 +78,30 @@ def _power(rec):
     ],
 )
 def test_each_failure_type_follows_its_rule(failure, rule):
-    labelled = [rec for rec in sim.simulate(20_000) if rec[FAILURE_TYPE] == failure]
+    labelled = [rec for rec in simulator.simulate(20_000) if rec[FAILURE_TYPE] == failure]
     assert labelled, f"no {failure} in 20,000 records"
     assert all(rule(rec) for rec in labelled)
 
 
 def test_machines_that_break_no_rule_do_not_fail():
-    for rec in sim.simulate(5000):
+    for rec in simulator.simulate(5000):
         if rec[FAILURE_TYPE] == NO_FAILURE:
             assert 3500 <= _power(rec) <= 9000
             assert rec[TARGET] == 0
 
 
 def test_tool_is_replaced_inside_the_wear_window():
-    wear = [rec[TOOL_WEAR] for rec in sim.simulate(20_000)]
+    wear = [rec[TOOL_WEAR] for rec in simulator.simulate(20_000)]
     peaks = [w for w, nxt in itertools.pairwise(wear) if nxt < w]
     assert len(peaks) > 100
     assert min(peaks) >= 200 and max(peaks) <= 240 + 5
 
 
 def test_types_follow_the_documented_shares():
-    shares = pd.Series([rec[TYPE] for rec in sim.simulate(20_000)]).value_counts(normalize=True)
-    for kind, expected in sim.TYPE_PROBABILITIES.items():
+    shares = pd.Series([rec[TYPE] for rec in simulator.simulate(20_000)]).value_counts(
+        normalize=True
+    )
+    for kind, expected in simulator.TYPE_PROBABILITIES.items():
         assert shares[kind] == pytest.approx(expected, abs=0.02)
 
 
@@ -122,7 +128,7 @@ FAILURE_SHARE_TOLERANCE = 0.005  # absolute, per failure type
 @pytest.mark.realdata
 def test_statistics_resemble_the_reference_data(reference_csv):
     real = pd.read_csv(reference_csv, encoding="utf-8-sig")
-    simulated = pd.DataFrame(sim.simulate(20_000))
+    simulated = pd.DataFrame(simulator.simulate(20_000))
     assert simulated[TARGET].mean() == pytest.approx(real[TARGET].mean(), abs=0.01)
     for column, tolerance in MEAN_TOLERANCE.items():
         assert simulated[column].mean() == pytest.approx(real[column].mean(), abs=tolerance), column
@@ -142,4 +148,4 @@ def test_statistics_resemble_the_reference_data(reference_csv):
 
 def test_negative_arguments_are_refused():
     with pytest.raises(ValueError, match="must not be negative"):
-        sim.simulate(-1)
+        simulator.simulate(-1)
