@@ -13,6 +13,7 @@ from mlops_demo.core.settings import get_settings
 
 # Modules, not names: a second Definitions object at module scope would stop Dagster loading.
 from mlops_demo.defs import checks, deployment, inference, ingestion, jobs, training
+from mlops_demo.defs.io_manager import SafeIOManager
 from mlops_demo.defs.resources import ModelRegistryResource, RabbitMQResource, StoreResource
 from mlops_demo.defs.sensors import default_automation_condition_sensor
 
@@ -36,7 +37,11 @@ defs = dg.Definitions.merge(
             deployment.deployed_model,
             inference.devices_at_risk,
         ],
-        asset_checks=[checks.deployed_model_matches_registry_hash],
+        asset_checks=[
+            checks.trained_model_f1_meets_floor,
+            checks.deployed_model_matches_registry_hash,
+            *checks.store_checks,
+        ],
         jobs=[jobs.train_ml_model],
         schedules=[jobs.train_ml_model_schedule],
         sensors=[default_automation_condition_sensor],
@@ -52,6 +57,8 @@ defs = dg.Definitions.merge(
                 data_dir=_env("MLOPS_DATA_DIR"),
             ),
             "model_registry": ModelRegistryResource(data_dir=_env("MLOPS_DATA_DIR")),
+            # Frames and registry entries as JSON: Dagster's default would pickle them.
+            "io_manager": SafeIOManager(),
         },
         # One process per step costs seconds each on two cores; MLOPS_EXECUTOR=multiprocess
         # switches.

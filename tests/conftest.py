@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers.postgres import POSTGRES_URL, run_sql
 
 from mlops_demo.core import broker
 from mlops_demo.core.settings import DEFAULT_BROKER_URL, REPO_ROOT
@@ -89,28 +90,13 @@ def pytest_terminal_summary(terminalreporter):
         )
 
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def _postgres(sql: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(POSTGRES_URL, connect_timeout=5)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        connection.close()
-
-
 @pytest.fixture(scope="session")
 def postgres_available() -> None:
     """PostgreSQL answers; the run fails loudly, never skips, when it does not."""
     import psycopg2
 
     try:
-        _postgres("SELECT 1")
+        run_sql("SELECT 1")
     except psycopg2.OperationalError as exc:
         pytest.fail(
             f"PostgreSQL at 127.0.0.1:5432 does not answer ({exc}); start it", pytrace=False
@@ -133,7 +119,7 @@ def backend(request, env, monkeypatch) -> str:
     monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
     monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
     monkeypatch.setenv("MLOPS_DAGSTER_INSTANCE", "postgres")
-    _postgres(f"CREATE DATABASE {database}")
+    run_sql(f"CREATE DATABASE {database}")
     monkeypatch.setenv(
         "MLOPS_DAGSTER_POSTGRES_URL", f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
     )
@@ -141,7 +127,7 @@ def backend(request, env, monkeypatch) -> str:
         yield request.param
     finally:
         PostgresStore(POSTGRES_URL, schema, "unused", "unused").drop()
-        _postgres(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        run_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -111,7 +111,25 @@ def test_asset_check_names():
         for checks_def in defs.asset_checks
         for key in checks_def.check_keys
     }
-    assert checks == {("deployed_model", "deployed_model_matches_registry_hash")}
+    assert checks == {
+        ("trained_model", "trained_model_f1_meets_floor"),
+        ("deployed_model", "deployed_model_matches_registry_hash"),
+        ("cleaned_readings", "cleaned_readings_has_every_required_column"),
+        ("cleaned_readings", "cleaned_readings_quarantine_share_below_limit"),
+        ("cleaned_daily_statuses", "cleaned_daily_statuses_has_every_required_column"),
+        ("cleaned_daily_statuses", "cleaned_daily_statuses_quarantine_share_below_limit"),
+    }
+    devices_at_risk = defs.resolve_assets_def("devices_at_risk")
+    assert {key.name for key in devices_at_risk.check_keys} == {
+        "devices_at_risk_scored_only_unknown_readings"
+    }
+    blocking = {
+        key.name
+        for checks_def in defs.asset_checks
+        for key in checks_def.check_keys
+        if checks_def.get_spec_for_check_key(key).blocking
+    }
+    assert blocking == {"trained_model_f1_meets_floor", "deployed_model_matches_registry_hash"}
 
 
 def test_resources_are_the_broker_the_store_and_the_model_registry():

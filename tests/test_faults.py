@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers.faults import FAULT_TABLE, RUNNER
-from helpers.models import summary
+from helpers.models import register
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import UDI, reading_of, status_of
@@ -216,8 +216,8 @@ def write_then_die(path, data):
 
 registry.write_atomically = write_then_die
 sys.path.insert(0, sys.argv[2])
-from helpers.models import summary
-registry.ModelRegistry(Path(sys.argv[1])).register({"weights": list(range(100_000))}, summary())
+from helpers.models import register
+register(registry.ModelRegistry(Path(sys.argv[1])), {"weights": list(range(100_000))})
 """
 
 
@@ -225,7 +225,7 @@ def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path):
     from mlops_demo.core.registry import ModelRegistry
 
     registry = ModelRegistry(tmp_path)
-    kept = registry.register({"weights": [1]}, summary(0.4))
+    kept = register(registry, {"weights": [1]}, 0.4)
     killed = subprocess.run(
         [sys.executable, "-c", SAVE_AND_DIE, str(tmp_path), str(Path(__file__).parent)], timeout=60
     )
@@ -235,6 +235,6 @@ def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path):
     assert models == [kept.file_name], "a half-written model appeared under a model's name"
     model, _ = registry.load(kept.name)
     assert model == {"weights": [1]}
-    again = registry.register({"weights": [2]}, summary(0.6))
+    again = register(registry, {"weights": [2]}, 0.6)
     assert [e.name for e in registry.entries()] == [kept.name, again.name]
     FAULT_TABLE.append(("model save killed mid-write (registry entries)", 1, 1, 0, 0, 0))

@@ -16,7 +16,14 @@ import click
 from mlops_demo.cli.dagster_dev import running_dagster_processes
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.core import broker
-from mlops_demo.core.settings import LANDING_DIR, MODELS_DIR, Settings, get_settings, redact_url
+from mlops_demo.core.settings import (
+    LANDING_DIR,
+    MODELS_DIR,
+    PREDICTIONS_FILE,
+    Settings,
+    get_settings,
+    redact_url,
+)
 from mlops_demo.core.store import StoreUnavailable, open_store
 from mlops_demo.core.streams import READINGS, STATUSES
 
@@ -26,9 +33,11 @@ KEEP = {".gitkeep", "dagster.yaml"}
 def doomed_paths(data_dir: Path, dagster_home: Path) -> list[Path]:
     """Every file or folder the reset removes, in a stable order."""
     paths: list[Path] = []
+    names = [PREDICTIONS_FILE]
     for stream in (READINGS, STATUSES):
-        for name in (stream.store_file, stream.quarantine_file):
-            paths += [data_dir / name, data_dir / f"{name}.lock"]
+        names += [stream.store_file, stream.quarantine_file]
+    for name in names:
+        paths += [data_dir / name, data_dir / f"{name}.lock"]
     paths.append(data_dir / LANDING_DIR)
     for folder in (data_dir / MODELS_DIR, dagster_home):
         if folder.is_dir():

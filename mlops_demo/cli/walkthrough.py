@@ -64,7 +64,7 @@ class Walkthrough:
 
     @contextmanager
     def step(self, number: int, title: str):
-        self.say(f"\n[{number}/7] {title}")
+        self.say(f"\n[{number}/8] {title}")
         started = time.monotonic()
         try:
             yield
@@ -167,27 +167,53 @@ class Walkthrough:
         self.say(f"  recommended: {candidates['recommended_model']}")
         return {"scores": scores, **candidates}
 
-    def deploy_and_wait_for_devices_at_risk(self, model_name: str) -> dict:
-        config = {"ops": {"deployed_model": {"config": {"model_name": model_name}}}}
+    def deploy_and_wait_for_devices_at_risk(
+        self, model_name: str, force: bool = False, expected_model: str | None = None
+    ) -> dict:
+        """Deploy as the Launchpad does and wait for devices_at_risk to follow by itself."""
+        config = {"model_name": model_name, **({"force": True} if force else {})}
         self.say("  Launchpad config:\n    ops:\n      deployed_model:\n        config:\n"
-                 f"          model_name: {model_name}")  # fmt: skip
-        run = self._run(ASSET_JOB, ["deployed_model"], config)
+                 + "".join(f"          {k}: {str(v).lower() if v is True else v}\n"
+                           for k, v in config.items()).rstrip())  # fmt: skip
+        run = self._run(
+            ASSET_JOB, ["deployed_model"], {"ops": {"deployed_model": {"config": config}}}
+        )
         deployed_at = run["endTime"]
+        deployed = self._newest("deployed_model", after=deployed_at - 60)["metadata"]
+        expected_model = expected_model or model_name
+        if deployed["model_name"] != expected_model:
+            raise StepFailed(f"deployed {deployed['model_name']}, expected {expected_model}")
+        self.say(f"  deployed {deployed['model_name']} (previous: {deployed['previous_model']}, "
+                 f"forced: {deployed['forced']}, rollback: {deployed['rollback']})")  # fmt: skip
 
         def refreshed():
             event = self._newest("devices_at_risk", after=deployed_at - 1)
-            if event and event["metadata"].get("model_name") == model_name:
+            if event and event["metadata"].get("model_name") == expected_model:
                 return event
             return None
 
-        event = self._wait("devices_at_risk to refresh for the new model", refreshed)
+        event = self._wait("devices_at_risk to refresh for the deployed model", refreshed)
         freshness = event["timestamp"] - deployed_at
         self.timings.freshness.append(("deployment -> devices_at_risk refreshed", freshness))
         meta = event["metadata"]
         self.say(f"  devices_at_risk refreshed by itself {freshness:.1f} s after the deployment: "
-                 f"{meta['num_at_risk']} of {meta['num_scored']} machines at risk")  # fmt: skip
+                 f"{meta['num_at_risk']} of {meta['num_scored']} machines whose status is still "
+                 "unknown are at risk")  # fmt: skip
         self.say(f"  UDIs at risk: {meta['devices_at_risk']}")
         return meta
+
+    def retrain_through_the_gate(self) -> dict:
+        """Retrain, show the gate's verdict, and deploy the new model (forced if rejected)."""
+        second = self.train_and_wait_for_candidates()
+        rejected = second["new_model_status"] == "rejected"
+        self.say(f"  the gate: {second['new_model']} is {second['new_model_status']} "
+                 f"({second['gate']})")  # fmt: skip
+        if rejected:
+            self.say("  deploying it anyway needs force: true, and is recorded as forced")
+        second["devices_at_risk"] = self.deploy_and_wait_for_devices_at_risk(
+            second["new_model"], force=rejected
+        )
+        return second
 
     # The walkthrough ---------------------------------------------------------------------
 
@@ -216,12 +242,16 @@ class Walkthrough:
             first = self.train_and_wait_for_candidates()
         with self.step(5, "deploy the recommended candidate from the Launchpad"):
             before = self.deploy_and_wait_for_devices_at_risk(first["recommended_model"])
-        with self.step(6, f"publish {self.batch} more statuses, retrain and deploy the new model"):
+        with self.step(6, f"publish {self.batch} more statuses and readings, retrain: the gate"):
             self.publish_and_ingest(STATUSES)
-            second = self.train_and_wait_for_candidates()
-            after = self.deploy_and_wait_for_devices_at_risk(second["new_model"])
-            self._compare(first, before, second, after)
-        with self.step(7, "finish"):
+            self.publish_and_ingest(READINGS)
+            second = self.retrain_through_the_gate()
+            self._compare(first, before, second, second["devices_at_risk"])
+        with self.step(7, "roll back to the previous model (model_name: previous)"):
+            self.deploy_and_wait_for_devices_at_risk(
+                "previous", expected_model=first["recommended_model"]
+            )
+        with self.step(8, "finish"):
             if keep_running:
                 self.say(f"  dagster dev keeps running at {self.dev.url} "
                          f"(stop it with: kill -TERM -{self.dev.process_group})")  # fmt: skip
@@ -253,8 +283,10 @@ Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
   - Automation: the two queue sensors and default_automation_condition_sensor, with their ticks
   - Assets > Lineage: ingestion -> model_training -> deployment -> inference
   - cleaned_readings > Plots: dagster/row_count growing batch by batch
-  - production_model_candidates: the candidates table and the Launchpad config to deploy one
-  - devices_at_risk: the UDIs at risk and the riskiest machines with their probability
+  - production_model_candidates: every model with its status (candidate, rejected, deployed,
+    retired), the gate's reason and the Launchpad config to deploy one
+  - deployed_model: deploy with model_name, roll back with model_name: previous; its Checks tab
+  - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest
   - Runs: every ingestion, training and deployment run this walkthrough made"""
 
 

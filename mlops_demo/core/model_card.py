@@ -22,6 +22,7 @@ def _rows(values: dict, number_format: str = "") -> str:
 
 
 def model_card(entry: ModelEntry) -> str:
+    gate = entry.gate
     return f"""# {entry.name}
 
 Created {entry.created_at}. SHA-256 `{entry.sha256}`.
@@ -40,6 +41,10 @@ rad/s), tool wear × torque, and the product type.
 | metric | value |
 | --- | --- |
 {_rows(entry.metrics, ".4f")}
+
+## The gate (against the champion, on readings neither trained on)
+{gate.reason}.
+Window: {gate.window_rows} rows, UDI {gate.window_first_udi}-{gate.window_last_udi}.
 
 ## Confusion matrix
 {confusion_markdown(entry.confusion_matrix)}

@@ -148,6 +148,10 @@ class TrainingSummary:
     test_rows: int
     training_seconds: float
     features: list[str]
+    # The newest UDI the model trained on: a held-out window starts after it.
+    trained_through_udi: int
+    # Each feature's kind and the values it was trained on: numbers' range, categories' set.
+    signature: dict[str, dict]
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,58 @@ def train(
         test_rows=len(test_part),
         training_seconds=round(seconds, 3),
         features=list(FEATURE_COLUMNS),
+        trained_through_udi=int(train_part[ID_COLUMN].max()),
+        signature=input_signature(train_part),
     )
     return TrainingResult(model=model, summary=summary)
+
+
+def input_signature(frame: pd.DataFrame) -> dict[str, dict]:
+    """Each feature's kind and the values seen: a number's range, a category's set."""
+    signature = {}
+    for column in FEATURE_COLUMNS:
+        values = frame[column]
+        if column == TYPE:
+            signature[column] = {"kind": "category", "values": sorted(values.unique().tolist())}
+        else:
+            signature[column] = {
+                "kind": "number",
+                "min": float(values.min()),
+                "max": float(values.max()),
+            }
+    return signature
+
+
+class SignatureMismatch(ValueError):
+    """The readings cannot be scored by this model at all; the text says why."""
+
+
+def outside_signature(readings: pd.DataFrame, signature: dict[str, dict]) -> pd.Series:
+    """Per reading, why the model should not score it ("" when it may): a category it never saw,
+    or a number further outside its trained range than that range is wide (readings drift
+    slowly, so a little past the edge is still the model's ground; far past it, the model only
+    extrapolates). Raises SignatureMismatch when a column is missing or not of its kind, since
+    then no reading can be scored."""
+    missing = [column for column in signature if column not in readings.columns]
+    if missing:
+        raise SignatureMismatch(f"the readings lack the model's columns: {', '.join(missing)}")
+    reasons = pd.Series("", index=readings.index)
+    for column, spec in signature.items():
+        values = readings[column]
+        if spec["kind"] == "category":
+            outside = ~values.isin(spec["values"])
+            allowed = ", ".join(spec["values"])
+            detail = f"{column} " + values.astype(str) + f" is not one of the trained ({allowed})"
+        else:
+            if not pd.api.types.is_numeric_dtype(values):
+                raise SignatureMismatch(f"{column} holds {values.dtype} values, not numbers")
+            span = spec["max"] - spec["min"]
+            low, high = spec["min"] - span, spec["max"] + span
+            outside = (values < low) | (values > high)
+            trained = f"trained range {spec['min']:g}-{spec['max']:g} (accepted {low:g}-{high:g})"
+            detail = f"{column} " + values.astype(str) + f" is far outside the {trained}"
+        reasons = reasons.where(~outside | (reasons != ""), detail)
+    return reasons
 
 
 def evaluate(model, frame: pd.DataFrame) -> tuple[dict[str, float], list[list[int]]]:
@@ -209,12 +263,20 @@ def join_on_udi(readings: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
     return joined.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
 
 
-def score_newest(model, readings: pd.DataFrame, newest: int) -> pd.DataFrame:
-    """The newest readings by UDI with their failure probability and verdict, riskiest first."""
-    latest = readings.sort_values(ID_COLUMN, kind="stable").tail(newest)
-    scored = latest[[ID_COLUMN, PRODUCT_ID]].copy()
-    scored["failure_probability"] = failure_probability(model, latest).round(4)
-    scored["at_risk"] = model.predict(latest[list(FEATURE_COLUMNS)]).astype(bool)
+def score(model, readings: pd.DataFrame) -> pd.DataFrame:
+    """The readings with their failure probability and verdict, riskiest first."""
+    scored = readings[[ID_COLUMN, PRODUCT_ID]].copy()
+    if scored.empty:
+        return scored.assign(
+            failure_probability=pd.Series(dtype=float), at_risk=pd.Series(dtype=bool)
+        )
+    scored["failure_probability"] = failure_probability(model, readings).round(4)
+    scored["at_risk"] = model.predict(readings[list(FEATURE_COLUMNS)]).astype(bool)
     return scored.sort_values(
         ["failure_probability", ID_COLUMN], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+
+
+def without_status(readings: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """The readings whose outcome is still unknown: no status has arrived for their UDI."""
+    return readings[~readings[ID_COLUMN].isin(statuses[ID_COLUMN])].reset_index(drop=True)

@@ -1,43 +1,45 @@
-"""Ranking the registered models on the newest test set, and the one to recommend."""
+"""Every registered model with its status, its gate and its score on the newest test set, and
+the candidate to recommend."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from mlops_demo.core.modelling import evaluate
-from mlops_demo.core.registry import ModelRegistry, RegistryError
-
-SCORES = ("f1", "precision", "recall", "roc_auc")
-SCORE_COLUMNS = tuple(f"newest_test_{name}" for name in SCORES)
+from mlops_demo.core.registry import CANDIDATE, ModelRegistry, RegistryError
 
 
 def candidate_rows(registry: ModelRegistry, test_data: pd.DataFrame) -> list[dict]:
-    """Every registered model scored on the newest test set; a model that cannot be loaded is
-    listed with the reason and no scores."""
-    deployed = registry.deployed_name()
+    """One row per registered model, oldest first; a model that cannot be loaded is listed with
+    the reason and no newest-test score."""
+    statuses = registry.statuses()
     rows = []
     for entry in registry.entries():
-        row = {"model_name": entry.name, "created_at": entry.created_at}
-        row["deployed"] = entry.name == deployed
+        row = {
+            "model_name": entry.name,
+            "status": statuses[entry.name],
+            "window": f"UDI {entry.gate.window_first_udi}-{entry.gate.window_last_udi}",
+            "window_f1": entry.gate.f1,
+            "champion_window_f1": entry.gate.champion_f1,
+            "gate": entry.gate.reason,
+            "created_at": entry.created_at,
+        }
         try:
             model, _ = registry.load(entry.name)
         except RegistryError as exc:
-            rows.append({**row, **dict.fromkeys(SCORE_COLUMNS), "problem": str(exc)})
+            rows.append({**row, "newest_test_f1": None, "problem": str(exc)})
             continue
         metrics, _ = evaluate(model, test_data)
-        scores = {f"newest_test_{name}": metrics.get(name) for name in SCORES}
-        rows.append({**row, **scores, "problem": ""})
-    deployed_f1 = next((row["newest_test_f1"] for row in rows if row["deployed"]), None)
-    for row in rows:
-        row["beats_deployed"] = row["newest_test_f1"] is not None and (
-            deployed_f1 is None or row["newest_test_f1"] > deployed_f1
-        )
+        rows.append({**row, "newest_test_f1": metrics.get("f1"), "problem": ""})
     return rows
 
 
 def recommend(rows: list[dict]) -> str | None:
-    """The best newest-test F1; the newest such model on a tie."""
-    usable = [row for row in rows if row["newest_test_f1"] is not None]
+    """The candidate with the best newest-test F1, the newest on a tie; None when no model is a
+    candidate (the champion stays)."""
+    usable = [
+        row for row in rows if row["status"] == CANDIDATE and row["newest_test_f1"] is not None
+    ]
     if not usable:
         return None
     return max(usable, key=lambda row: (row["newest_test_f1"], row["created_at"]))["model_name"]

@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -23,12 +23,41 @@ from mlops_demo.core.model_card import model_card
 from mlops_demo.core.modelling import TrainingSummary
 from mlops_demo.core.settings import MODELS_DIR, REGISTRY_FILE
 
-REGISTRY_FORMAT = 2
+REGISTRY_FORMAT = 3
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "dagster")
 
 
 class RegistryError(ValueError):
     """A model cannot be registered or loaded; the text names the problem and the valid choices."""
+
+
+# A model's way through: trained (registered, its gate decided but not yet applied: the
+# candidates step runs only once the model's blocking checks pass) -> candidate or rejected ->
+# deployed -> retired once another model is deployed; a rollback deploys the one before.
+TRAINED, CANDIDATE, REJECTED, DEPLOYED, RETIRED = (
+    "trained",
+    "candidate",
+    "rejected",
+    "deployed",
+    "retired",
+)
+# What a user types as model_name to go back to the model deployed before the current one.
+PREVIOUS = "previous"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """How a new model did against the champion on the window that neither trained on."""
+
+    window_first_udi: int | None
+    window_last_udi: int | None
+    window_rows: int
+    f1: float | None
+    champion: str | None
+    champion_f1: float | None
+    margin: float
+    passed: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -37,10 +66,26 @@ class ModelEntry(TrainingSummary):
     sha256: str
     created_at: str
     versions: dict[str, str]
+    gate: GateResult
+    # Whether the candidates step applied the gate; until then the model is only "trained".
+    decided: bool = False
 
     @property
     def file_name(self) -> str:
         return PurePosixPath(self.name).name
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelEntry:
+        return cls(**{**values, "gate": GateResult(**values["gate"])})
+
+
+@dataclass(frozen=True)
+class Deployment:
+    deployed_at: str
+    model: str
+    previous: str | None
+    forced: bool
+    rollback: bool
 
 
 def library_versions() -> dict[str, str]:
@@ -50,6 +95,17 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def _deployed_stack(history: list[Deployment]) -> list[str]:
+    """The models deployed one over the other, the champion last; a rollback pops one."""
+    stack: list[str] = []
+    for deployment in history:
+        if deployment.rollback:
+            stack.pop()
+        elif not stack or stack[-1] != deployment.model:
+            stack.append(deployment.model)
+    return stack
+
+
 class ModelRegistry:
     def __init__(self, data_dir: Path):
         self.directory = data_dir / MODELS_DIR
@@ -57,42 +113,71 @@ class ModelRegistry:
 
     # Reading -----------------------------------------------------------------------------
 
-    def _read(self) -> dict:
+    def _read(self) -> tuple[list[ModelEntry], list[Deployment]]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return {"models": [], "deployed": None}
+            return [], []
         try:
             document = json.loads(raw)
             found = document.get("format") if isinstance(document, dict) else None
             if found != REGISTRY_FORMAT:
                 raise ValueError(f"format {found}, expected {REGISTRY_FORMAT}")
-            models = [ModelEntry(**entry) for entry in document["models"]]
+            models = [ModelEntry.from_dict(entry) for entry in document["models"]]
+            history = [Deployment(**deployment) for deployment in document["deployments"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise RegistryError(
                 f"{self.path} cannot be read ({type(exc).__name__}: {exc}); it was left by another "
                 "version or damaged. Move it aside to start a new registry; the model files stay."
             ) from None
-        return {"models": models, "deployed": document.get("deployed")}
+        return models, history
 
     def entries(self) -> list[ModelEntry]:
         """Every registered model, oldest first."""
-        return self._read()["models"]
+        return self._read()[0]
+
+    def history(self) -> list[Deployment]:
+        """Every deployment, rollbacks and forced ones included, oldest first."""
+        return self._read()[1]
+
+    def champion(self) -> ModelEntry | None:
+        """The model deployed now."""
+        models, history = self._read()
+        stack = _deployed_stack(history)
+        return next((entry for entry in models if stack and entry.name == stack[-1]), None)
 
     def deployed_name(self) -> str | None:
-        return self._read()["deployed"]
+        champion = self.champion()
+        return champion.name if champion else None
 
-    def _write(self, models: list[ModelEntry], deployed: str | None) -> None:
+    def statuses(self) -> dict[str, str]:
+        """Each model's status: trained, candidate, rejected, deployed or retired."""
+        models, history = self._read()
+        stack = _deployed_stack(history)
+        ever_deployed = {deployment.model for deployment in history}
+        statuses = {}
+        for entry in models:
+            if stack and entry.name == stack[-1]:
+                statuses[entry.name] = DEPLOYED
+            elif entry.name in ever_deployed:
+                statuses[entry.name] = RETIRED
+            elif not entry.decided:
+                statuses[entry.name] = TRAINED
+            else:
+                statuses[entry.name] = CANDIDATE if entry.gate.passed else REJECTED
+        return statuses
+
+    def _write(self, models: list[ModelEntry], history: list[Deployment]) -> None:
         document = {
             "format": REGISTRY_FORMAT,
-            "deployed": deployed,
             "models": [asdict(entry) for entry in models],
+            "deployments": [asdict(deployment) for deployment in history],
         }
         write_atomically(self.path, json.dumps(document, indent=2).encode() + b"\n")
 
     # Writing -----------------------------------------------------------------------------
 
-    def register(self, model: object, summary: TrainingSummary) -> ModelEntry:
+    def register(self, model: object, summary: TrainingSummary, gate: GateResult) -> ModelEntry:
         """Save the model and its card atomically, then record it; returns its entry."""
         ensure_dir(self.directory)
         buffer = io.BytesIO()
@@ -109,15 +194,48 @@ class ModelRegistry:
                 sha256=hashlib.sha256(data).hexdigest(),
                 created_at=now.isoformat(timespec="seconds"),
                 versions=library_versions(),
+                gate=gate,
             )
             write_atomically(self.directory / f"{stem}.md", model_card(entry).encode())
-            state = self._read()
-            self._write([*state["models"], entry], state["deployed"])
+            models, history = self._read()
+            self._write([*models, entry], history)
         return entry
 
-    def mark_deployed(self, entry: ModelEntry) -> None:
+    def decide(self, name: str) -> str:
+        """Apply a trained model's gate: it becomes a candidate or is rejected; returns which."""
         with locked(self.path):
-            self._write(self.entries(), entry.name)
+            models, history = self._read()
+            models = [replace(e, decided=True) if e.name == name else e for e in models]
+            self._write(models, history)
+        return self.statuses()[name]
+
+    def deploy(self, requested: str, force: bool = False) -> tuple[ModelEntry, Deployment]:
+        """Make a candidate (or with force, any registered model) the champion, after its file
+        matched its SHA-256; `previous` rolls back to the model deployed before the current one."""
+        with locked(self.path):
+            models, history = self._read()
+            stack = _deployed_stack(history)
+            rollback = requested.strip() == PREVIOUS
+            if rollback:
+                if len(stack) < 2:
+                    raise RegistryError(
+                        "there is no earlier deployment to roll back to "
+                        f"(deployed so far: {', '.join(stack) or 'none'})"
+                    )
+                requested = stack[-2]
+            entry = self.verify(requested)
+            status = self.statuses()[entry.name]
+            if status in (TRAINED, REJECTED) and not (force or rollback):
+                raise RegistryError(_refusal(entry, status))
+            deployment = Deployment(
+                deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                model=entry.name,
+                previous=stack[-1] if stack else None,
+                forced=force and status in (TRAINED, REJECTED),
+                rollback=rollback,
+            )
+            self._write(models, [*history, deployment])
+        return entry, deployment
 
     # Loading -----------------------------------------------------------------------------
 
@@ -171,3 +289,17 @@ class ModelRegistry:
         if not entries:
             return "No model is registered yet: run the train_ml_model job first."
         return "Valid candidates: " + ", ".join(entry.name for entry in entries)
+
+
+def _refusal(entry: ModelEntry, status: str) -> str:
+    if status == REJECTED:
+        why = f"it was rejected: {entry.gate.reason}"
+    else:
+        why = (
+            "it has not passed the gate yet (a blocking check of trained_model failed, or "
+            "production_model_candidates has not run since it was trained)"
+        )
+    return (
+        f"{entry.name} is not a candidate: {why}. To deploy it all the same, add `force: true` "
+        "to deployed_model's config."
+    )

@@ -19,6 +19,7 @@ READINGS_STORE_FILE = "cleaned_readings.jsonl"
 STATUSES_STORE_FILE = "cleaned_daily_statuses.jsonl"
 READINGS_QUARANTINE_FILE = "quarantined_readings.jsonl"
 STATUSES_QUARANTINE_FILE = "quarantined_daily_statuses.jsonl"
+PREDICTIONS_FILE = "predictions.jsonl"
 LANDING_DIR = "landing"
 MODELS_DIR = "trained-models"
 REGISTRY_FILE = "registry.json"
@@ -41,6 +42,10 @@ class Settings:
     store_url: str | None
     store_schema: str
     dagster_instance: str
+    # The model lifecycle's thresholds, read by automation as much as by people.
+    champion_margin: float
+    min_f1: float
+    max_quarantine_share: float
 
     @property
     def dagster_home(self) -> Path:
@@ -66,6 +71,19 @@ def _positive_int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _fraction(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name} must be from 0 to 1, got {value}")
     return value
 
 
@@ -100,6 +118,9 @@ def get_settings() -> Settings:
         store_url=os.environ.get("MLOPS_STORE_URL") or None,
         store_schema=os.environ.get("MLOPS_STORE_SCHEMA") or DEFAULT_STORE_SCHEMA,
         dagster_instance=_choice("MLOPS_DAGSTER_INSTANCE", DAGSTER_INSTANCES),
+        champion_margin=_fraction("MLOPS_CHAMPION_MARGIN", 0.0),
+        min_f1=_fraction("MLOPS_MIN_F1", 0.3),
+        max_quarantine_share=_fraction("MLOPS_MAX_QUARANTINE_SHARE", 0.05),
     )
 
 

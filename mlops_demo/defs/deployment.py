@@ -1,98 +1,108 @@
-"""Deployment: register every trained model as a candidate, deploy one from the Launchpad."""
-
-from dataclasses import dataclass
+"""Deployment: the gate that makes a trained model a candidate, and deployment or rollback from
+the Launchpad."""
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from mlops_demo.core.modelling import TrainingResult
-from mlops_demo.core.ranking import SCORE_COLUMNS, candidate_rows, recommend
-from mlops_demo.core.registry import ModelEntry, RegistryError
+from mlops_demo.core.ranking import candidate_rows, recommend
+from mlops_demo.core.registry import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.resources import ModelRegistryResource
 
 GROUP = "deployment"
 CANDIDATES_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("model_name", "string"),
-        *(dg.TableColumn(score, "float") for score in SCORE_COLUMNS),
-        dg.TableColumn("beats_deployed", "bool"),
-        dg.TableColumn("deployed", "bool"),
+        dg.TableColumn("status", "string"),
+        dg.TableColumn("window", "string"),
+        dg.TableColumn("window_f1", "float"),
+        dg.TableColumn("champion_window_f1", "float"),
+        dg.TableColumn("newest_test_f1", "float"),
+        dg.TableColumn("gate", "string"),
         dg.TableColumn("created_at", "string"),
         dg.TableColumn("problem", "string"),
     ]
 )
-
-
-@dataclass(frozen=True)
-class DeploymentRecord:
-    """What `deployed_model` hands on: the registry name and hash, never the unpickled model."""
-
-    name: str
-    sha256: str
-
-
-@dg.asset(
-    group_name=GROUP,
-    kinds={"scikitlearn"},
-    automation_condition=dg.AutomationCondition.eager(),
+# Runs by itself after training, but never while a blocking check of trained_model failed: a
+# model that fails its F1 floor never becomes a candidate on its own.
+AFTER_PASSING_CHECKS = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
+
+
+def _table(rows: list[dict]) -> dg.TableMetadataValue:
+    # Every record needs every column: a missing score is NaN, a missing text empty.
+    missing = {c.name: float("nan") if c.type == "float" else "" for c in CANDIDATES_SCHEMA.columns}
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({c: missing[c] if row[c] is None else row[c] for c in missing})
+            for row in rows
+        ],
+        schema=CANDIDATES_SCHEMA,
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"scikitlearn"}, automation_condition=AFTER_PASSING_CHECKS)
 def production_model_candidates(
-    trained_model: TrainingResult, test_data: pd.DataFrame, model_registry: ModelRegistryResource
+    trained_model: ModelEntry, test_data: pd.DataFrame, model_registry: ModelRegistryResource
 ) -> dg.MaterializeResult:
-    """Every trained model, saved with its model card in trained-models/ and ranked on the newest
-    test set; paste a `model_name` from the table into deployed_model's Launchpad config."""
+    """Applies the newest model's gate: it becomes a candidate if it beat the champion on the
+    newest labelled readings neither trained on (by MLOPS_CHAMPION_MARGIN), else it is rejected.
+    Lists every model with its status; paste the recommended `model_name` into deployed_model's
+    Launchpad config."""
     registry = model_registry.open()
-    entry = registry.register(trained_model.model, trained_model.summary)
+    status = registry.decide(trained_model.name)
     rows = candidate_rows(registry, test_data)
     recommended = recommend(rows)
-    columns = [column.name for column in CANDIDATES_SCHEMA.columns]
     return dg.MaterializeResult(
         metadata={
-            "new_model": entry.name,
+            "new_model": trained_model.name,
+            "new_model_status": status,
+            "gate": trained_model.gate.reason,
             "recommended_model": recommended or "none",
             "num_candidates": len(rows),
-            "candidates": dg.MetadataValue.table(
-                records=[
-                    dg.TableRecord({c: row[c] for c in columns if row[c] is not None})
-                    for row in rows
-                ],
-                schema=CANDIDATES_SCHEMA,
-            ),
+            "candidates": _table(rows),
             "launchpad_config": dg.MetadataValue.md(
                 "```yaml\nops:\n  deployed_model:\n    config:\n"
-                f"      model_name: {recommended}\n```"
+                f"      model_name: {recommended or PREVIOUS}\n```"
             ),
         }
     )
 
 
 class DeployedModelConfig(dg.Config):
-    """Which registered model to deploy: `trained-models/model-....pickle` or the bare file name."""
+    """Which registered model to deploy."""
 
-    model_name: str = Field(description="a model_name from production_model_candidates' table")
-
-
-def _entry_metadata(entry: ModelEntry) -> dict:
-    return {
-        "model_name": entry.name,
-        "sha256": entry.sha256,
-        "created_at": entry.created_at,
-        **{name: float(value) for name, value in entry.metrics.items()},
-    }
+    model_name: str = Field(
+        description="a model_name from production_model_candidates' table (the bare file name "
+        f"works too), or `{PREVIOUS}` to roll back to the model deployed before the current one"
+    )
+    force: bool = Field(
+        default=False,
+        description="deploy a model that is not a candidate (rejected by the gate, or whose "
+        "checks failed); the deployment is recorded as forced",
+    )
 
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"}, deps=[production_model_candidates])
 def deployed_model(
     config: DeployedModelConfig, model_registry: ModelRegistryResource
-) -> dg.Output[DeploymentRecord]:
-    """The model that scores new readings: chosen in the Launchpad, checked against the registry."""
-    registry = model_registry.open()
+) -> dg.Output[ModelEntry]:
+    """The model that scores new readings: a candidate chosen in the Launchpad (`force: true` for
+    any other registered model, `model_name: previous` to roll back), its file checked against
+    the registry's SHA-256. Every deployment is recorded in the registry's history."""
     try:
-        _model, entry = registry.load(config.model_name)
+        entry, deployment = model_registry.open().deploy(config.model_name, force=config.force)
     except RegistryError as exc:
         raise dg.Failure(description=str(exc)) from None
-    registry.mark_deployed(entry)
     return dg.Output(
-        DeploymentRecord(name=entry.name, sha256=entry.sha256), metadata=_entry_metadata(entry)
+        entry,
+        metadata={
+            "model_name": entry.name,
+            "sha256": entry.sha256,
+            "previous_model": deployment.previous or "none",
+            "forced": deployment.forced,
+            "rollback": deployment.rollback,
+            **{name: float(value) for name, value in entry.metrics.items()},
+        },
     )

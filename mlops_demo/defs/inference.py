@@ -1,15 +1,22 @@
-"""Inference: the machines the deployed model expects to fail."""
+"""Inference: today's readings, those whose status has not arrived yet, scored by the deployed
+model; every prediction kept in the prediction log."""
+
+from datetime import UTC, datetime
 
 import dagster as dg
+import pandas as pd
 
 from mlops_demo.core import modelling
 from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
-from mlops_demo.core.registry import RegistryError
-from mlops_demo.core.streams import READINGS
-from mlops_demo.defs.deployment import DeploymentRecord
+from mlops_demo.core.registry import ModelEntry, RegistryError
+from mlops_demo.core.store.predictions import MODEL
+from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.defs.checks import SCORED_ONLY_UNKNOWN, scored_only_unknown_readings
+from mlops_demo.defs.deployment import AFTER_PASSING_CHECKS
 from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
 
 RISKIEST_SHOWN = 20
+REFUSED_SHOWN = 20
 RISKIEST_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("UDI", "int"),
@@ -20,13 +27,7 @@ RISKIEST_SCHEMA = dg.TableSchema(
 )
 
 
-class InferenceConfig(dg.Config):
-    """How many of the newest readings (by UDI) to score."""
-
-    newest_readings: int = 500
-
-
-def _riskiest_table(scored) -> dg.TableMetadataValue:
+def _riskiest_table(scored: pd.DataFrame) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
         records=[
             dg.TableRecord(
@@ -43,32 +44,71 @@ def _riskiest_table(scored) -> dg.TableMetadataValue:
     )
 
 
+def _predictions(scored: pd.DataFrame, model_name: str) -> list[dict]:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return [
+        {
+            UDI: int(row[UDI]),
+            MODEL: model_name,
+            "failure_probability": float(row["failure_probability"]),
+            "at_risk": bool(row["at_risk"]),
+            "predicted_at": now,
+        }
+        for _, row in scored.iterrows()
+    ]
+
+
+def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
+    readings = store.open(READINGS).read_frame(READING_FIELDS)
+    statuses = store.open(STATUSES).read_frame((UDI,))
+    unknown = modelling.without_status(readings, statuses)
+    try:
+        reasons = modelling.outside_signature(unknown, entry.signature)
+    except modelling.SignatureMismatch as exc:
+        raise dg.Failure(description=f"{entry.name} cannot score these readings: {exc}") from None
+    return unknown[reasons == ""], unknown[reasons != ""].assign(reason=reasons), statuses
+
+
 @dg.asset(
     group_name="inference",
     kinds={"scikitlearn"},
-    deps=["historic_readings"],
-    automation_condition=dg.AutomationCondition.eager(),
+    deps=["historic_readings", "historic_daily_statuses"],
+    automation_condition=AFTER_PASSING_CHECKS,
+    check_specs=[SCORED_ONLY_UNKNOWN],
 )
 def devices_at_risk(
-    config: InferenceConfig,
-    deployed_model: DeploymentRecord,
-    store: StoreResource,
-    model_registry: ModelRegistryResource,
+    deployed_model: ModelEntry, store: StoreResource, model_registry: ModelRegistryResource
 ) -> dg.MaterializeResult:
-    """The newest readings scored by the deployed model: which machines are predicted to fail."""
+    """The readings whose status has not arrived yet (today's), scored by the deployed model:
+    which machines are predicted to fail. Readings outside what the model was trained on are
+    refused, with the reason; every prediction is appended to the prediction log."""
     try:
         model, entry = model_registry.open().load(deployed_model.name)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
-    readings = store.open(READINGS).read_frame(READING_FIELDS)
-    scored = modelling.score_newest(model, readings, config.newest_readings)
+    to_score, refused, statuses = _unknown_and_refused(entry, store)
+    scored = modelling.score(model, to_score)
+    stored = store.predictions().append(_predictions(scored, entry.name))
     at_risk = scored[scored["at_risk"]]
     return dg.MaterializeResult(
         metadata={
             "model_name": entry.name,
+            "num_unknown": len(to_score) + len(refused),
             "num_scored": len(scored),
+            "num_refused": len(refused),
+            "refused": dg.MetadataValue.json(
+                [
+                    {"UDI": int(row[UDI]), "reason": row["reason"]}
+                    for _, row in refused.head(REFUSED_SHOWN).iterrows()
+                ]
+            ),
             "num_at_risk": len(at_risk),
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
-        }
+            "predictions_stored": stored,
+            "note": "every reading has its status: nothing is waiting to be scored"
+            if scored.empty and refused.empty
+            else "",
+        },
+        check_results=[scored_only_unknown_readings(scored, statuses)],
     )

@@ -14,8 +14,9 @@ import dagster as dg
 from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.registry import ModelRegistry
-from mlops_demo.core.settings import LANDING_DIR, get_settings, resolve_data_dir
+from mlops_demo.core.settings import LANDING_DIR, Settings, get_settings, resolve_data_dir
 from mlops_demo.core.store import Store, open_store
+from mlops_demo.core.store.predictions import PredictionLog, open_prediction_log
 from mlops_demo.core.streams import Stream
 
 
@@ -51,15 +52,21 @@ class StoreResource(dg.ConfigurableResource):
     db_schema: str | None = None
     data_dir: str | None = None
 
-    def open(self, stream: Stream) -> Store:
+    def _settings(self) -> Settings:
         settings = get_settings()
-        configured = replace(
+        return replace(
             settings,
             data_dir=_data_dir(self.data_dir),
             store_url=self.url or settings.store_url,
             store_schema=self.db_schema or settings.store_schema,
         )
-        return open_store(stream, configured)
+
+    def open(self, stream: Stream) -> Store:
+        return open_store(stream, self._settings())
+
+    def predictions(self) -> PredictionLog:
+        """The log of every prediction, beside the stores."""
+        return open_prediction_log(self._settings())
 
     def landing(self, stream: Stream) -> LandingArea:
         """This machine's landing area for the stream, always on local disk."""

@@ -8,10 +8,13 @@ import pandas as pd
 from pydantic import create_model
 
 from mlops_demo.core import modelling
+from mlops_demo.core.lifecycle import gate, held_out_window
 from mlops_demo.core.model_card import confusion_markdown
 from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
+from mlops_demo.core.registry import ModelEntry, ModelRegistry, RegistryError
+from mlops_demo.core.settings import get_settings
 from mlops_demo.core.streams import READINGS, STATUSES
-from mlops_demo.defs.resources import StoreResource
+from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
 
 GROUP = "model_training"
 
@@ -84,25 +87,53 @@ TrainingConfig = create_model(
 )
 
 
+def _champion(registry: ModelRegistry) -> tuple[object, ModelEntry] | None:
+    champion = registry.champion()
+    return registry.load(champion.name) if champion else None
+
+
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"})
 def trained_model(
-    config: TrainingConfig, training_data: pd.DataFrame, test_data: pd.DataFrame
-) -> dg.Output[modelling.TrainingResult]:
-    """A scikit-learn pipeline from raw readings to a failure verdict, with its test scores."""
+    config: TrainingConfig,
+    training_data: pd.DataFrame,
+    test_data: pd.DataFrame,
+    model_registry: ModelRegistryResource,
+) -> dg.Output[ModelEntry]:
+    """A scikit-learn pipeline from raw readings to a failure verdict, registered in
+    trained-models/ with its test scores and how it did against the champion on the newest
+    labelled readings that neither trained on (the gate production_model_candidates applies)."""
     params = modelling.Hyperparameters(**config.model_dump())
     try:
         result = modelling.train(training_data, test_data, params)
     except modelling.InsufficientData as exc:
         raise dg.Failure(description=str(exc)) from None
-    summary = result.summary
-    return dg.Output(
-        result,
-        metadata={
-            **{name: float(value) for name, value in summary.metrics.items()},
-            "confusion_matrix": dg.MetadataValue.md(confusion_markdown(summary.confusion_matrix)),
-            "train_rows": summary.training_rows,
-            "test_rows": summary.test_rows,
-            "training_seconds": summary.training_seconds,
-            "hyperparameters": dg.MetadataValue.json(summary.hyperparameters),
-        },
-    )
+    registry = model_registry.open()
+    try:
+        champion = _champion(registry)
+    except RegistryError as exc:
+        raise dg.Failure(description=f"the deployed model cannot be compared with: {exc}") from None
+    window = held_out_window(test_data, champion[1] if champion else None)
+    decision = gate(result.model, window, champion, get_settings().champion_margin)
+    entry = registry.register(result.model, result.summary, decision)
+    return dg.Output(entry, metadata=_training_metadata(entry))
+
+
+def _training_metadata(entry: ModelEntry) -> dict:
+    return {
+        "model_name": entry.name,
+        **{name: float(value) for name, value in entry.metrics.items()},
+        "confusion_matrix": dg.MetadataValue.md(confusion_markdown(entry.confusion_matrix)),
+        "train_rows": entry.training_rows,
+        "test_rows": entry.test_rows,
+        "training_seconds": entry.training_seconds,
+        "hyperparameters": dg.MetadataValue.json(entry.hyperparameters),
+        "window": f"UDI {entry.gate.window_first_udi}-{entry.gate.window_last_udi} "
+        f"({entry.gate.window_rows} rows)",
+        "window_f1": entry.gate.f1 if entry.gate.f1 is not None else float("nan"),
+        "champion": entry.gate.champion or "none",
+        "champion_window_f1": (
+            entry.gate.champion_f1 if entry.gate.champion_f1 is not None else float("nan")
+        ),
+        "gate_passed": entry.gate.passed,
+        "gate": entry.gate.reason,
+    }

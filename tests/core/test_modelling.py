@@ -105,14 +105,41 @@ def test_too_little_data_is_one_clear_sentence(rows, failure_udis, message):
     assert str(caught.value) == message
 
 
-def test_score_newest_ranks_the_newest_readings(machines):
+def test_only_readings_without_a_status_are_scored_riskiest_first(machines):
     train, test = modelling.split_by_udi(machines, 0.7)
     model = modelling.train(train, test).model
-    scored = modelling.score_newest(model, machines[list(READING_FIELDS)], 500)
-    assert len(scored) == 500
-    assert set(scored[UDI]) == set(range(2501, 3001))
+    readings = machines[list(READING_FIELDS)]
+    unknown = modelling.without_status(readings, machines[machines[UDI] <= 2500][[UDI]])
+    assert set(unknown[UDI]) == set(range(2501, 3001))
+    scored = modelling.score(model, unknown)
+    assert len(scored) == 500 and set(scored[UDI]) == set(range(2501, 3001))
     assert scored["failure_probability"].is_monotonic_decreasing
     assert scored["at_risk"].dtype == bool
+
+
+def test_the_signature_records_what_training_saw_and_refuses_the_rest(machines):
+    signature = modelling.train(*modelling.split_by_udi(machines, 0.7)).summary.signature
+    torque = signature["Torque [Nm]"]
+    assert torque["kind"] == "number" and torque["min"] < torque["max"]
+    assert signature["Type"] == {"kind": "category", "values": ["H", "L", "M"]}
+    readings = machines[list(READING_FIELDS)].head(3).copy()
+    span = torque["max"] - torque["min"]
+    readings.loc[0, "Torque [Nm]"] = torque["max"] + span  # at the edge of what is accepted
+    readings.loc[1, "Torque [Nm]"] = torque["max"] + span + 0.1
+    readings.loc[2, "Type"] = "X"
+    reasons = modelling.outside_signature(readings, signature).tolist()
+    assert reasons[0] == ""
+    assert (
+        reasons[1].startswith("Torque [Nm] ") and "is far outside the trained range" in reasons[1]
+    )
+    assert reasons[2] == "Type X is not one of the trained (H, L, M)"
+    with pytest.raises(modelling.SignatureMismatch, match="lack the model's columns: Torque"):
+        modelling.outside_signature(readings.drop(columns=["Torque [Nm]"]), signature)
+    readings["Tool wear [min]"] = "worn"
+    with pytest.raises(
+        modelling.SignatureMismatch, match=r"Tool wear \[min\] holds \w+ values, not numbers"
+    ):
+        modelling.outside_signature(readings, signature)
 
 
 @pytest.mark.realdata

@@ -4,13 +4,13 @@ import pickle
 
 import pytest
 from helpers.faults import Planted
-from helpers.models import summary
+from helpers.models import gate, register, summary
 
 from mlops_demo.core.registry import ModelRegistry, RegistryError
 
 
-def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5):
-    return registry.register(model if model is not None else {"weights": [1, 2, 3]}, summary(f1))
+def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, passed=True):
+    return register(registry, model, f1, passed)
 
 
 @pytest.fixture
@@ -93,9 +93,57 @@ def test_a_damaged_or_foreign_registry_is_one_clear_error(registry, content):
         registry.entries()
 
 
-def test_deployment_is_recorded(registry):
-    first, second = _register(registry), _register(registry)
-    assert first.name != second.name
-    registry.mark_deployed(second)
-    assert registry.deployed_name() == second.name
-    assert [e.name for e in registry.entries()] == [first.name, second.name]
+def test_a_model_is_trained_then_candidate_or_rejected_then_deployed_then_retired(registry):
+    accepted = registry.register({"w": 1}, summary(), gate(passed=True))
+    refused = registry.register({"w": 2}, summary(), gate(passed=False))
+    assert registry.statuses() == {accepted.name: "trained", refused.name: "trained"}
+    assert registry.decide(accepted.name) == "candidate"
+    assert registry.decide(refused.name) == "rejected"
+    registry.deploy(accepted.name)
+    assert registry.statuses()[accepted.name] == "deployed"
+    later = _register(registry)
+    registry.deploy(later.file_name)
+    assert registry.statuses() == {
+        accepted.name: "retired",
+        refused.name: "rejected",
+        later.name: "deployed",
+    }
+
+
+def test_a_rejected_or_undecided_model_needs_force_and_is_recorded_as_forced(registry):
+    rejected = _register(registry, passed=False)
+    undecided = registry.register({"w": 3}, summary(), gate())
+    refusals = ((rejected, "it was rejected: F1 0.1"), (undecided, "it has not passed the gate"))
+    for entry, why in refusals:
+        with pytest.raises(RegistryError, match=f"is not a candidate: {why}.*force: true"):
+            registry.deploy(entry.name)
+    assert registry.history() == []
+    _, deployment = registry.deploy(rejected.name, force=True)
+    assert (deployment.model, deployment.forced, deployment.previous) == (rejected.name, True, None)
+    assert registry.deployed_name() == rejected.name
+
+
+def test_previous_rolls_back_one_deployment_at_a_time(registry):
+    a, b, c = _register(registry), _register(registry), _register(registry)
+    with pytest.raises(RegistryError, match="no earlier deployment to roll back to"):
+        registry.deploy("previous")
+    for entry in (a, b, c):
+        registry.deploy(entry.name)
+    _, back = registry.deploy("previous")
+    assert (back.model, back.previous, back.rollback) == (b.name, c.name, True)
+    _, again = registry.deploy(" previous ")
+    assert (again.model, again.previous) == (a.name, b.name)
+    assert registry.deployed_name() == a.name
+    assert registry.statuses() == {a.name: "deployed", b.name: "retired", c.name: "retired"}
+    with pytest.raises(RegistryError, match="no earlier deployment"):
+        registry.deploy("previous")
+    assert [d.model for d in registry.history()] == [a.name, b.name, c.name, b.name, a.name]
+
+
+def test_deploying_a_tampered_model_is_refused_and_not_recorded(registry):
+    entry = _register(registry)
+    path = registry.directory / entry.file_name
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(RegistryError, match="does not match its registered SHA-256"):
+        registry.deploy(entry.name)
+    assert registry.history() == [] and registry.champion() is None

@@ -7,8 +7,8 @@ import sys
 import uuid
 
 import pytest
-from conftest import POSTGRES_URL
 from helpers.faults import RUNNER
+from helpers.postgres import POSTGRES_URL
 
 from mlops_demo.core import broker, modelling
 from mlops_demo.core.cleaning import validate_reading, validate_status

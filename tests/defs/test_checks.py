@@ -1,12 +1,18 @@
 """Asset checks on real runs: each passes on a healthy loop and fails when what it guards breaks."""
 
+import json
+
 import dagster as dg
+import pandas as pd
 import pytest
 from helpers.runs import deploy_config, ingest, materialize, run_job
 
+from mlops_demo.core import broker
+from mlops_demo.core.records import UDI, reading_of, status_of
 from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import simulate
 from mlops_demo.definitions import defs
+from mlops_demo.defs.checks import scored_only_unknown_readings
 
 pytestmark = pytest.mark.broker
 
@@ -51,3 +57,64 @@ def test_the_deployed_model_hash_check_passes_then_fails_on_a_tampered_file(
     checked = _evaluation(job.execute_in_process(instance=instance, raise_on_error=False))
     assert not checked.passed
     assert "does not match its registered SHA-256" in checked.metadata["problem"].value
+
+
+def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return evaluation
+
+
+def test_the_quarantine_share_check_warns_when_a_run_quarantines_too_much(
+    env, instance, broker_url, queues, monkeypatch
+):
+    monkeypatch.setenv("MLOPS_MAX_QUARANTINE_SHARE", "0.1")
+    good = [json.dumps(reading_of(r)).encode() for r in simulate(90)]
+    broker.publish(
+        broker_url, queues["readings"], good + [f"not json {i}".encode() for i in range(10)]
+    )
+    calm = _check(
+        run_job(instance, "get_all_readings_job"), "cleaned_readings_quarantine_share_below_limit"
+    )
+    assert calm.passed and calm.metadata["observed_share"].value == 0.1
+    broker.publish(
+        broker_url,
+        queues["readings"],
+        [f"still not json {i}".encode() for i in range(3)] + good[:7],
+    )
+    result = run_job(instance, "get_all_readings_job")
+    alarmed = _check(result, "cleaned_readings_quarantine_share_below_limit")
+    assert not alarmed.passed and alarmed.severity == dg.AssetCheckSeverity.WARN
+    assert alarmed.metadata["observed_share"].value == 0.3
+    assert alarmed.metadata["expected_at_most"].value == 0.1
+    assert result.success  # a warning, not a failure
+
+
+def test_the_required_columns_check_warns_on_a_damaged_store(env, instance, broker_url, queues):
+    ingest(instance, broker_url, queues, statuses=simulate(5))
+    store = env / "cleaned_daily_statuses.jsonl"
+    store.write_text(store.read_text() + '{"UDI": 6, "Target": 0, "Failure Type": null}\n')
+    broker.publish(broker_url, queues["statuses"], [json.dumps(status_of(simulate(7)[6])).encode()])
+    check = _check(
+        run_job(instance, "get_all_daily_machine_statuses_job"),
+        "cleaned_daily_statuses_has_every_required_column",
+    )
+    assert not check.passed
+    assert check.metadata["rows_missing_a_value"].value == {
+        "UDI": 0,
+        "Target": 0,
+        "Failure Type": 1,
+    }
+
+
+def test_the_scoring_check_fails_on_a_reading_with_a_status_or_a_probability_outside_0_1():
+    statuses = pd.DataFrame({UDI: [1, 2]})
+    fine = pd.DataFrame({UDI: [3, 4], "failure_probability": [0.0, 1.0]})
+    assert scored_only_unknown_readings(fine, statuses).passed
+    known = pd.DataFrame({UDI: [2, 3], "failure_probability": [0.5, 0.2]})
+    failed = scored_only_unknown_readings(known, statuses)
+    assert not failed.passed and failed.metadata["scored_with_a_status"].value == [2]
+    wild = pd.DataFrame({UDI: [3], "failure_probability": [1.5]})
+    assert (
+        scored_only_unknown_readings(wild, statuses).metadata["probabilities_outside_0_1"].value
+        == 1
+    )

@@ -42,8 +42,12 @@ def test_a_trained_model_leads_to_candidates_by_automation(trained, instance, en
     assert meta["new_model"] == meta["recommended_model"] == entry.name
     assert meta["num_candidates"] == 1
     [row] = [record.data for record in meta["candidates"].records]
-    assert (row["model_name"], row["deployed"], row["beats_deployed"]) == (entry.name, False, True)
-    assert row["newest_test_f1"] == entry.metrics["f1"]
+    assert (row["model_name"], row["status"], row["gate"]) == (
+        entry.name,
+        "candidate",
+        "no model is deployed yet",
+    )
+    assert row["newest_test_f1"] == row["window_f1"] == entry.metrics["f1"]
     assert f"model_name: {entry.name}" in meta["launchpad_config"]
     assert (env / entry.name).is_file() and (env / entry.name.replace(".pickle", ".md")).is_file()
 

@@ -1,4 +1,5 @@
-"""devices_at_risk follows deployments and new readings by automation; retraining changes it."""
+"""devices_at_risk scores the readings whose status is still unknown, follows deployments and new
+data by automation, and keeps every prediction once in the prediction log; on both backends."""
 
 import dagster as dg
 import pytest
@@ -7,16 +8,16 @@ from helpers.runs import deploy_config, ingest, materialize, metadata, run_job
 from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import simulate
 from mlops_demo.definitions import defs
+from mlops_demo.defs.resources import StoreResource
 
 pytestmark = pytest.mark.broker
+DEVICES_AT_RISK = dg.AssetKey("devices_at_risk")
+SCORED_ONLY_UNKNOWN = "devices_at_risk_scored_only_unknown_readings"
 
 
 @pytest.fixture
 def instance(backend_instance):
     return backend_instance
-
-
-DEVICES_AT_RISK = dg.AssetKey("devices_at_risk")
 
 
 def _tick(instance, previous):
@@ -25,7 +26,16 @@ def _tick(instance, previous):
     )
 
 
-def test_deployments_and_new_readings_refresh_devices_at_risk(env, instance, broker_url, queues):
+def _score(instance) -> dict:
+    result = materialize(instance, "devices_at_risk")
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == (SCORED_ONLY_UNKNOWN, True)
+    return metadata(result, "devices_at_risk")
+
+
+def test_only_readings_without_a_status_are_scored_at_each_moment(
+    env, instance, broker_url, queues
+):
     records = simulate(2000)
     ingest(instance, broker_url, queues, readings=records[:1000], statuses=records[:500])
     tick = _tick(instance, None)
@@ -38,32 +48,47 @@ def test_deployments_and_new_readings_refresh_devices_at_risk(env, instance, bro
     materialize(instance, "deployed_model", deploy_config(first.name))
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 1
-    before = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
-    assert before["model_name"] == first.name
-    assert before["num_scored"] == 500
-    assert before["num_at_risk"] == len(before["devices_at_risk"])
-    assert all(501 <= udi <= 1000 for udi in before["devices_at_risk"])
-    riskiest = before["riskiest"].records
-    assert len(riskiest) == 20
+    # Statuses for half the readings: the other half is scored, and logged once.
+    half = _score(instance)
+    assert half["model_name"] == first.name
+    assert half["num_unknown"] == half["num_scored"] + half["num_refused"] == 500
+    assert half["num_at_risk"] == len(half["devices_at_risk"])
+    assert all(501 <= udi <= 1000 for udi in half["devices_at_risk"])
+    riskiest = half["riskiest"].records
     probabilities = [row.data["failure_probability"] for row in riskiest]
     assert probabilities == sorted(probabilities, reverse=True)
-
+    assert half["predictions_stored"] == half["num_scored"]
+    assert _score(instance)["predictions_stored"] == 0  # a replay stores nothing twice
+    log = StoreResource().predictions().read_frame()
+    assert len(log) == half["num_scored"] and set(log["model"]) == {first.name}
     tick = _tick(instance, tick)
-    assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # nothing new
-    ingest(instance, broker_url, queues, readings=records[1000:1500])
+    assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # nothing new since the deployment
+
+    # New readings alone refresh it; then statuses for all of them leave nothing to score.
+    ingest(instance, broker_url, queues, readings=records[1000:1200])
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 1
+    assert _score(instance)["num_unknown"] == 700
+    ingest(instance, broker_url, queues, statuses=records[500:1200])
+    everything = _score(instance)
+    assert (everything["num_unknown"], everything["num_scored"]) == (0, 0)
+    assert everything["note"] == "every reading has its status: nothing is waiting to be scored"
+    assert everything["devices_at_risk"] == []
 
-    # More statuses, a retrain, a second candidate; deploying it changes the list.
-    ingest(instance, broker_url, queues, statuses=records[500:1500])
+
+def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues):
+    records = simulate(1000)
+    ingest(instance, broker_url, queues, readings=records[:600], statuses=records[:600])
     run_job(instance, "train_ml_model")
-    candidates = metadata(
-        materialize(instance, "production_model_candidates"), "production_model_candidates"
-    )
-    assert candidates["num_candidates"] == 2
-    second = ModelRegistry(env).entries()[1]
-    materialize(instance, "deployed_model", deploy_config(second.name))
-    after = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
-    assert after["model_name"] == second.name
-    assert all(1001 <= udi <= 1500 for udi in after["devices_at_risk"])
-    assert after["devices_at_risk"] != before["devices_at_risk"]
+    materialize(instance, "production_model_candidates")
+    [entry] = ModelRegistry(env).entries()
+    materialize(instance, "deployed_model", deploy_config(entry.name))
+    ingest(instance, broker_url, queues, readings=records[600:])
+    scored = _score(instance)
+    assert scored["num_unknown"] == 400
+    refused = {row["UDI"]: row["reason"] for row in scored["refused"]}
+    assert scored["num_scored"] > 0
+    assert scored["num_scored"] + scored["num_refused"] == 400
+    assert all("is far outside the trained range" in reason for reason in refused.values())
+    assert all(601 <= udi <= 1000 for udi in refused)
+    assert len(StoreResource().predictions().read_frame()) == scored["num_scored"]

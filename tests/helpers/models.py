@@ -1,6 +1,7 @@
-"""A small model's training summary, for registry tests that need no real training."""
+"""Registry entries for tests that need no real training: a summary, a gate, a registration."""
 
 from mlops_demo.core.modelling import TrainingSummary
+from mlops_demo.core.registry import GateResult, ModelEntry, ModelRegistry
 
 
 def summary(f1: float = 0.5) -> TrainingSummary:
@@ -12,4 +13,31 @@ def summary(f1: float = 0.5) -> TrainingSummary:
         test_rows=30,
         training_seconds=0.1,
         features=["Torque [Nm]"],
+        trained_through_udi=70,
+        signature={"Torque [Nm]": {"kind": "number", "min": 3.0, "max": 77.0}},
     )
+
+
+def gate(passed: bool = True, f1: float = 0.5) -> GateResult:
+    return GateResult(
+        window_first_udi=71,
+        window_last_udi=100,
+        window_rows=30,
+        f1=f1,
+        champion=None,
+        champion_f1=None,
+        margin=0.0,
+        passed=passed,
+        reason="no model is deployed yet" if passed else "F1 0.1 does not beat 0.5",
+    )
+
+
+def register(
+    registry: ModelRegistry, model: object = None, f1: float = 0.5, passed: bool = True
+) -> ModelEntry:
+    """Register a model whose gate is decided: a candidate, or rejected when not `passed`."""
+    entry = registry.register(
+        model if model is not None else {"weights": [1, 2, 3]}, summary(f1), gate(passed, f1)
+    )
+    registry.decide(entry.name)
+    return registry.resolve(entry.name)

@@ -49,8 +49,20 @@ def ingest(instance, url: str, queues: dict[str, str], readings=(), statuses=())
         run_job(instance, "get_all_daily_machine_statuses_job")
 
 
-def deploy_config(model_name: str) -> dict:
-    return {"ops": {"deployed_model": {"config": {"model_name": model_name}}}}
+def deploy_config(model_name: str, force: bool = False) -> dict:
+    config = {"model_name": model_name, **({"force": True} if force else {})}
+    return {"ops": {"deployed_model": {"config": config}}}
+
+
+def train_config(**hyperparameters) -> dict:
+    return {"ops": {"trained_model": {"config": hyperparameters}}}
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The one step failure's description, as the UI shows it."""
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    return failure.step_failure_data.user_failure_data.description
 
 
 def stored_udis(stream) -> list[int]:

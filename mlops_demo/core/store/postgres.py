@@ -37,6 +37,36 @@ class StoreUnavailable(RuntimeError):
     """The database cannot be reached; the text names it without the password."""
 
 
+@contextmanager
+def connect(url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection, closed afterwards; an unreachable server is one StoreUnavailable."""
+    try:
+        connection = psycopg2.connect(url, connect_timeout=10)
+    except psycopg2.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(url)} ({reason})") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def create_if_missing(url: str, statement: sql.Composable) -> None:
+    """Run CREATE ... IF NOT EXISTS statements; consumers starting together race on them, and
+    the loser retries."""
+    with connect(url) as connection:
+        for attempt in range(3):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(statement)
+                connection.commit()
+                return
+            except psycopg2.errors.UniqueViolation:
+                connection.rollback()
+                if attempt == 2:
+                    raise
+
+
 class PostgresStore:
     def __init__(self, url: str, schema: str, table: str, quarantine_table: str):
         self.url = url
@@ -48,20 +78,6 @@ class PostgresStore:
     @property
     def location(self) -> str:
         return f"{redact_url(self.url)} {self.schema}.{self.table}"
-
-    @contextmanager
-    def _connect(self) -> Iterator[psycopg2.extensions.connection]:
-        try:
-            connection = psycopg2.connect(self.url, connect_timeout=10)
-        except psycopg2.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[0]
-            raise StoreUnavailable(
-                f"cannot reach PostgreSQL at {redact_url(self.url)} ({reason})"
-            ) from None
-        try:
-            yield connection
-        finally:
-            connection.close()
 
     def _names(self) -> dict[str, sql.Composable]:
         return {
@@ -81,29 +97,18 @@ class PostgresStore:
             "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
             "entry text NOT NULL)"
         ).format(**self._names())
-        with self._connect() as connection:
-            for attempt in range(3):
-                try:
-                    with connection.cursor() as cursor:
-                        cursor.execute(statement)
-                    connection.commit()
-                    break
-                except psycopg2.errors.UniqueViolation:
-                    # Consumers starting together race on IF NOT EXISTS; the loser retries.
-                    connection.rollback()
-                    if attempt == 2:
-                        raise
+        create_if_missing(self.url, statement)
         self._created = True
 
     def row_count(self) -> int:
         self.create()
-        with self._connect() as connection, connection.cursor() as cursor:
+        with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(sql.SQL("SELECT count(*) FROM {records}").format(**self._names()))
             return cursor.fetchone()[0]
 
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
         self.create()
-        with self._connect() as connection, connection.cursor() as cursor:
+        with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(
                 sql.SQL("SELECT record FROM {records} ORDER BY udi").format(**self._names())
             )
@@ -112,7 +117,7 @@ class PostgresStore:
 
     def quarantined(self) -> list[dict]:
         self.create()
-        with self._connect() as connection, connection.cursor() as cursor:
+        with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(sql.SQL("SELECT entry FROM {quarantine}").format(**self._names()))
             return [json.loads(entry) for (entry,) in cursor]
 
@@ -129,7 +134,7 @@ class PostgresStore:
         self.create()
         counts = IngestCounts()
         # The landing area is this machine's: its lock keeps two local runs off the same batch.
-        with locked(landing.directory), self._connect() as connection:
+        with locked(landing.directory), connect(self.url) as connection:
             landing.remove_abandoned_partials()
             for batch in landing.batches():
                 counts += self._ingest_batch(connection, landing.read(batch), validate)
@@ -211,7 +216,7 @@ class PostgresStore:
 
     def drop(self) -> None:
         """Drop the schema and everything in it (for tests and resets)."""
-        with self._connect() as connection, connection.cursor() as cursor:
+        with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {schema} CASCADE").format(**self._names())
             )

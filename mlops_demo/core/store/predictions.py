@@ -1,0 +1,127 @@
+"""The prediction log: every verdict a deployed model gave, each (UDI, model) once.
+
+Same rules as the record stores: durable before the asset reports it, and a replayed scoring run
+stores nothing twice. JSONL next to the record stores, or a PostgreSQL table in the same schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+from psycopg2 import sql
+
+from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
+from mlops_demo.core.records import UDI
+from mlops_demo.core.settings import PREDICTIONS_FILE, Settings, is_postgres_url, redact_url
+from mlops_demo.core.store.postgres import connect, create_if_missing
+
+MODEL = "model"
+COLUMNS = (UDI, MODEL, "failure_probability", "at_risk", "predicted_at")
+
+
+class PredictionLog(Protocol):
+    @property
+    def location(self) -> str: ...
+
+    def append(self, predictions: list[dict]) -> int:
+        """Store the predictions not stored yet (by UDI and model); returns how many were new."""
+
+    def read_frame(self) -> pd.DataFrame: ...
+
+
+def _line(prediction: dict) -> bytes:
+    return json.dumps({column: prediction[column] for column in COLUMNS}).encode()
+
+
+class JsonlPredictionLog:
+    def __init__(self, path: Path):
+        self.path = path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def _stored(self) -> Iterator[dict]:
+        try:
+            data = complete_lines(self.path.read_bytes())
+        except FileNotFoundError:
+            return
+        for line in data.splitlines():
+            yield json.loads(line)
+
+    def append(self, predictions: list[dict]) -> int:
+        with locked(self.path):
+            repair_tail(self.path)
+            keys = {(row[UDI], row[MODEL]) for row in self._stored()}
+            new = [p for p in predictions if (p[UDI], p[MODEL]) not in keys]
+            new = list({(p[UDI], p[MODEL]): p for p in new}.values())
+            append_durably(self.path, b"".join(_line(p) + b"\n" for p in new))
+        return len(new)
+
+    def read_frame(self) -> pd.DataFrame:
+        return pd.DataFrame.from_records(list(self._stored()), columns=list(COLUMNS))
+
+
+class PostgresPredictionLog:
+    def __init__(self, url: str, schema: str):
+        self.url = url
+        self.schema_name = schema
+        self.table = sql.Identifier(schema, "predictions")
+        self.schema = sql.Identifier(schema)
+        self._created = False
+
+    @property
+    def location(self) -> str:
+        return f"{redact_url(self.url)} {self.schema_name}.predictions"
+
+    def _create(self) -> None:
+        if not self._created:
+            create_if_missing(
+                self.url,
+                sql.SQL(
+                    "CREATE SCHEMA IF NOT EXISTS {schema};"
+                    "CREATE TABLE IF NOT EXISTS {table} (udi bigint, model text, entry text NOT "
+                    "NULL, PRIMARY KEY (udi, model))"
+                ).format(schema=self.schema, table=self.table),
+            )
+            self._created = True
+
+    def append(self, predictions: list[dict]) -> int:
+        self._create()
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {table} (udi, model, entry) "
+                    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+                    "ON CONFLICT DO NOTHING RETURNING udi"
+                ).format(table=self.table),
+                (
+                    [p[UDI] for p in predictions],
+                    [p[MODEL] for p in predictions],
+                    [_line(p).decode() for p in predictions],
+                ),
+            )
+            stored = len(cursor.fetchall())
+            connection.commit()
+        return stored
+
+    def read_frame(self) -> pd.DataFrame:
+        self._create()
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SELECT entry FROM {table} ORDER BY udi, model").format(table=self.table)
+            )
+            rows = [json.loads(entry) for (entry,) in cursor]
+        return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+
+
+def open_prediction_log(settings: Settings) -> PredictionLog:
+    url = settings.store_url
+    if url and is_postgres_url(url):
+        return PostgresPredictionLog(url, settings.store_schema)
+    folder = Path(url) if url else settings.data_dir
+    return JsonlPredictionLog(folder / PREDICTIONS_FILE)
