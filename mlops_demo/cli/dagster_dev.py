@@ -257,7 +257,8 @@ class DagsterDev:
             "... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } "
             "... on TextMetadataEntry { text } ... on MarkdownMetadataEntry { mdStr } "
             "... on JsonMetadataEntry { jsonString } ... on PathMetadataEntry { path } "
-            "... on TableMetadataEntry { table { records } } } } } } }",
+            "... on TableMetadataEntry { table { records } } ... on BoolMetadataEntry { boolValue } "
+            "} } } } }",
             {"k": {"path": [asset]}, "after": str(int(after * 1000)), "limit": limit},
         )["assetOrError"]
         return [
@@ -278,7 +279,7 @@ def _values(entries: list[dict]) -> Iterator[tuple[str, object]]:
         if "table" in entry:
             yield entry["label"], [json.loads(record) for record in entry["table"]["records"]]
             continue
-        for field in ("intValue", "floatValue", "text", "mdStr", "path"):
+        for field in ("intValue", "floatValue", "boolValue", "text", "mdStr", "path"):
             if field in entry:
                 yield entry["label"], entry[field]
                 break

@@ -39,8 +39,9 @@ def _evaluation(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
 
 
 def test_the_deployed_model_hash_check_passes_then_fails_on_a_tampered_file(
-    env, instance, broker_url, queues
+    env, backend_instance, broker_url, queues
 ):
+    instance = backend_instance
     records = simulate(1000)
     ingest(instance, broker_url, queues, readings=records, statuses=records[:600])
     run_job(instance, "train_ml_model")

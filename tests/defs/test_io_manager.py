@@ -16,6 +16,13 @@ from mlops_demo.definitions import defs
 from mlops_demo.defs.io_manager import SafeIOManager
 
 pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def instance(backend_instance):
+    return backend_instance
+
+
 # Each asset (or multi-asset's outputs) that reads stored outputs, and the outputs it reads.
 READERS = {
     ("training_data", "test_data"): ("joined_cleaned_readings_and_statuses",),
