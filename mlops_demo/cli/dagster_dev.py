@@ -257,8 +257,8 @@ class DagsterDev:
             "... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } "
             "... on TextMetadataEntry { text } ... on MarkdownMetadataEntry { mdStr } "
             "... on JsonMetadataEntry { jsonString } ... on PathMetadataEntry { path } "
-            "... on TableMetadataEntry { table { records } } ... on BoolMetadataEntry { boolValue } "
-            "} } } } }",
+            "... on TableMetadataEntry { table { records } } "
+            "... on BoolMetadataEntry { boolValue } } } } } }",
             {"k": {"path": [asset]}, "after": str(int(after * 1000)), "limit": limit},
         )["assetOrError"]
         return [

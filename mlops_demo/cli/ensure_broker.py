@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import click
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.core.broker import BrokerUnavailable, channel
-from mlops_demo.core.settings import REPO_ROOT, get_settings, redact_url
+from mlops_demo.core.settings import LOCAL_HOSTS, REPO_ROOT, get_settings, redact_url
 
 WAIT_SECONDS = 90.0
 
@@ -48,6 +49,14 @@ def ensure_broker(url: str) -> str:
     shown = redact_url(url)
     if broker_answers(url):
         return f"RabbitMQ answers at {shown}"
+    host = urlsplit(url).hostname or "localhost"
+    if host not in LOCAL_HOSTS:
+        # A broker elsewhere is someone's to run: starting one here would not make it answer.
+        raise BrokerUnavailable(
+            f"no RabbitMQ broker answers at {shown}, and {host} is not this machine, so nothing "
+            "is started here: check that the broker runs there, that the port is open to you, "
+            "and that MLOPS_BROKER_URL names the right host, port, user and password"
+        )
     if _docker_engine_answers():
         subprocess.run(["docker", "compose", "up", "-d"], cwd=REPO_ROOT, check=True)
         if _wait_for(url, WAIT_SECONDS):

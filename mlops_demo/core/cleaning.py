@@ -113,7 +113,18 @@ def validate_reading(obj: dict) -> dict:
     _temperature(obj, PROCESS_TEMPERATURE)
     for field in (ROTATIONAL_SPEED, TORQUE, TOOL_WEAR):
         _at_least_zero(obj, field)
-    return {field: obj[field] for field in READING_FIELDS}
+    return {field: _canonical(obj[field]) for field in READING_FIELDS}
+
+
+# Integral floats below this are exact in both forms, so 40.0 and 4e1 may be stored as 40.
+_EXACT_INTEGERS = 2**53
+
+
+def _canonical(value: object) -> object:
+    """One form for one number: a reading is the same whether it says 40, 40.0 or 4e1."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
+        return int(value)
+    return value
 
 
 def validate_status(obj: dict) -> dict:

@@ -35,3 +35,17 @@ def test_with_no_broker_docker_or_rabbitmq_server_it_says_the_three_ways(tmp_pat
     for way in ("MLOPS_BROKER_URL", "docker compose up -d", "rabbitmq-server -detached"):
         assert way in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_for_a_broker_on_another_host_nothing_is_started_here(tmp_path):
+    started = tmp_path / "started"
+    for program in ("docker", "rabbitmq-server"):
+        fake = tmp_path / program
+        fake.write_text(f"#!/bin/sh\ntouch {started}\n")
+        fake.chmod(0o755)
+    # .invalid never resolves, so no packet leaves this machine.
+    result = _run("amqp://plant:s3cret@broker.invalid:5672/%2F", f"{tmp_path}:/usr/bin:/bin")
+    assert result.returncode == 1
+    assert "broker.invalid is not this machine, so nothing is started here" in result.stderr
+    assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
+    assert not started.exists()

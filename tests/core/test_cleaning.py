@@ -17,6 +17,7 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
+from mlops_demo.core.simulator import simulate
 
 READING = {
     "UDI": 7,
@@ -29,7 +30,6 @@ READING = {
     "Tool wear [min]": 0,
 }
 STATUS = {"UDI": 7, "Target": 1, "Failure Type": "Power Failure"}
-
 
 _DROP = object()
 
@@ -112,3 +112,14 @@ def test_simulated_messages_are_all_valid(sample_records):
     for rec in sample_records:
         assert clean(json.dumps(reading_of(rec)).encode(), validate_reading).reason is None
         assert clean(json.dumps(status_of(rec)).encode(), validate_status).reason is None
+
+
+def test_integral_numbers_have_one_form_whatever_their_spelling():
+    body = json.dumps({**reading_of(simulate(1)[0]), TORQUE: 40})
+    forms = [
+        validate_reading(json.loads(body.replace('"Torque [Nm]": 40', f'"Torque [Nm]": {n}')))
+        for n in ("40", "40.0", "4e1")
+    ]
+    assert forms[0] == forms[1] == forms[2]
+    assert all(type(form[TORQUE]) is int for form in forms)
+    assert validate_reading({**json.loads(body), TORQUE: 40.5})[TORQUE] == 40.5

@@ -142,3 +142,22 @@ def test_three_consumers_on_one_queue_store_each_message_once(
     udis = pg["readings"].read_frame((UDI,))[UDI].tolist()
     assert sorted(udis) == list(range(1, total + 1))
     assert broker.queue_depth(broker_url, queues["readings"]) == 0
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "postgres"])
+def test_a_number_written_40_40_0_or_4e1_is_the_same_reading(kind, pg, tmp_path):
+    store = (
+        pg["readings"] if kind == "postgres" else JsonlStore(tmp_path / "r.jsonl", tmp_path / "q")
+    )
+    landing = LandingArea(tmp_path / "landing")
+    reading = {**reading_of(simulate(1)[0]), TORQUE: 40}
+    spellings = [
+        json.dumps(reading).replace('"Torque [Nm]": 40', f'"Torque [Nm]": {n}')
+        for n in ("40", "40.0", "4e1", "40.00")
+    ]
+    landing.land([s.encode() for s in spellings])
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.stored, counts.duplicates, counts.quarantined) == (1, 3, 0)
+    changed = json.dumps(reading).replace('"Torque [Nm]": 40', '"Torque [Nm]": 40.5')
+    landing.land([changed.encode()])
+    assert store.ingest(landing, validate_reading).quarantined == 1  # a real change conflicts
