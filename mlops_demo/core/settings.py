@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_HOME = REPO_ROOT / ".dagster_home"
@@ -140,12 +141,20 @@ def check_credentials(url: str) -> None:
         )
 
 
+_SECRET_PARAMETER = re.compile(r"([?&;](?:password|passwd|pwd|secret|token)=)[^&;#]*", re.I)
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password replaced, fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with every password replaced by ***, fit for logs, metadata and errors.
+
+    Written for URLs a person may have typed wrongly: a password with an unencoded `?`, `#`, `/`
+    or `@` ends the authority early for a URL parser, so the userinfo is taken up to the last
+    `@` (a few characters too many are hidden rather than one too few shown), and password
+    parameters in the query (`?password=`) are hidden too.
+    """
+    scheme, separator, rest = _SECRET_PARAMETER.sub(r"\1***", url).partition("://")
+    userinfo, at, location = rest.rpartition("@")
+    if separator and at:
+        user, colon, _password = userinfo.partition(":")
+        rest = f"{user}{':***' if colon else ''}@{location}"
+    return f"{scheme}{separator}{rest}"
