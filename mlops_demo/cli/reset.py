@@ -25,6 +25,7 @@ from mlops_demo.core.settings import (
     redact_url,
 )
 from mlops_demo.core.store import StoreUnavailable, open_store
+from mlops_demo.core.store.jsonl import DIGESTS_SUFFIX
 from mlops_demo.core.streams import READINGS, STATUSES
 
 KEEP = {".gitkeep", "dagster.yaml"}
@@ -35,7 +36,11 @@ def doomed_paths(data_dir: Path, dagster_home: Path) -> list[Path]:
     paths: list[Path] = []
     names = [PREDICTIONS_FILE]
     for stream in (READINGS, STATUSES):
-        names += [stream.store_file, stream.quarantine_file]
+        names += [
+            stream.store_file,
+            stream.quarantine_file,
+            stream.quarantine_file + DIGESTS_SUFFIX,
+        ]
     for name in names:
         paths += [data_dir / name, data_dir / f"{name}.lock"]
     paths.append(data_dir / LANDING_DIR)

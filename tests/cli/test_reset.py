@@ -17,6 +17,8 @@ def state(env, tmp_path, broker_url, queues):
         "cleaned_readings.jsonl",
         "cleaned_daily_statuses.jsonl",
         "quarantined_readings.jsonl",
+        "quarantined_readings.jsonl.sha256",
+        "predictions.jsonl",
     ):
         (env / name).write_text("{}\n")
     (env / "landing" / "readings").mkdir(parents=True)
@@ -52,6 +54,7 @@ def test_yes_removes_the_state_and_keeps_tracked_files(state, broker_url, queues
     assert result.returncode == 0, result.stderr
     assert str(env / "cleaned_readings.jsonl") in result.stdout
     assert not (env / "cleaned_readings.jsonl").exists() and not (env / "landing").exists()
+    assert [p.name for p in env.iterdir()] == ["trained-models"]
     assert [p.name for p in (env / "trained-models").iterdir()] == [".gitkeep"]
     assert [p.name for p in home.iterdir()] == ["dagster.yaml"]
     assert f"purged 3 messages from '{queues['readings']}'" in result.stdout

@@ -1,5 +1,6 @@
 """The JSONL store and its landing area: exactly-once storage, quarantine, crash repair, locking."""
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -13,6 +14,7 @@ from mlops_demo.core.durable import append_durably, repair_tail, write_atomicall
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, TORQUE, UDI, reading_of
 from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES, quarantine_entry
 
 
 def _bodies(records: list[dict]) -> list[bytes]:
@@ -151,3 +153,42 @@ def test_concurrent_writers_never_interleave_or_double(tmp_path):
     lines = (tmp_path / "store.jsonl").read_bytes().splitlines()
     udis = [json.loads(line)[UDI] for line in lines]
     assert sorted(udis) == list(range(1, 5001))
+
+
+def test_a_huge_rejected_body_is_kept_as_a_prefix_with_its_length_and_hash(area):
+    store, landing = area
+    huge = b'{"UDI": 1, "x": "' + b"y" * 10_000_000 + b'"}'
+    landing.land([huge])
+    assert store.ingest(landing, validate_reading).quarantined == 1
+    [entry] = store.quarantined()
+    assert entry["body_bytes"] == len(huge) and entry["body_truncated"] is True
+    assert entry["body"].encode() == huge[:QUARANTINE_PREFIX_BYTES]
+    assert entry["body_sha256"] == hashlib.sha256(huge).hexdigest()
+    assert store.quarantine_path.stat().st_size < 2 * QUARANTINE_PREFIX_BYTES
+
+
+def test_ingestion_reads_the_digest_index_not_the_quarantine(area):
+    store, landing = area
+    landing.land([b"bad one", b"bad two"])
+    store.ingest(landing, validate_reading)
+    # Damage what the index already covers: an ingestion that re-read it would fail to parse.
+    quarantine = store.quarantine_path.read_bytes()
+    store.quarantine_path.write_bytes(
+        b"#" * (quarantine.index(b"\n")) + quarantine[quarantine.index(b"\n") :]
+    )
+    landing.land([b"bad one", b"bad three"])
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.duplicates, counts.quarantined) == (1, 1)
+
+
+def test_entries_a_crash_left_out_of_the_index_are_found_from_where_it_stopped(area):
+    store, landing = area
+    landing.land([b"bad one"])
+    store.ingest(landing, validate_reading)
+    # The process died after appending an entry and before recording its digest.
+    append_durably(store.quarantine_path, quarantine_entry(b"bad two", "not JSON") + b"\n")
+    landing.land([b"bad two", b"bad one"])
+    counts = store.ingest(landing, validate_reading)
+    assert (counts.duplicates, counts.quarantined) == (2, 0)
+    assert len(store.quarantined()) == 2
+    assert store.digests.load() == {hashlib.sha256(b).hexdigest() for b in (b"bad one", b"bad two")}

@@ -16,7 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from mlops_demo.core.cleaning import clean
-from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
+from mlops_demo.core.durable import (
+    append_durably,
+    complete_lines,
+    locked,
+    repair_tail,
+    write_atomically,
+)
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import UDI
 from mlops_demo.core.store.protocol import (
@@ -45,33 +51,85 @@ def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame.from_records([json.loads(line) for line in lines], columns=list(columns))
 
 
+DIGESTS_SUFFIX = ".sha256"
+
+
+def _complete_lines_from(path: Path, offset: int = 0) -> Iterator[bytes]:
+    """The complete lines from `offset` on, without their newline, read in a stream."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+    except FileNotFoundError:
+        return
+    with f:
+        f.seek(offset)
+        for line in f:
+            if line.endswith(b"\n"):
+                yield line[:-1]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+class QuarantineDigests:
+    """The SHA-256 of every quarantined body, beside the quarantine, so that an ingestion never
+    re-reads the quarantine itself: a digest a line, and after each batch `@<size>`, the size of
+    the quarantine those digests cover. Entries a crash left uncovered are read from that size
+    on, and only those."""
+
+    def __init__(self, quarantine_path: Path):
+        self.quarantine_path = quarantine_path
+        self.path = quarantine_path.with_name(quarantine_path.name + DIGESTS_SUFFIX)
+
+    def load(self) -> set[str]:
+        """Call under the store's lock."""
+        repair_tail(self.path)
+        digests: set[str] = set()
+        covered = 0
+        for line in _complete_lines_from(self.path):
+            if line.startswith(b"@"):
+                covered = int(line[1:])
+            else:
+                digests.add(line.decode())
+        size = _size(self.quarantine_path)
+        if size < covered:  # the quarantine was replaced: index it again from its start
+            write_atomically(self.path, b"")
+            digests, covered = set(), 0
+        if size > covered:
+            missed = [
+                json.loads(line)["body_sha256"]
+                for line in _complete_lines_from(self.quarantine_path, covered)
+            ]
+            digests.update(missed)
+            self.record(missed)
+        return digests
+
+    def record(self, digests: list[str]) -> None:
+        """Add the digests of entries just made durable, and the size they bring it to."""
+        lines = b"".join(digest.encode() + b"\n" for digest in digests)
+        append_durably(self.path, lines + f"@{_size(self.quarantine_path)}\n".encode())
+
+
 class _Index:
     """What the store holds, for one ingestion: each UDI's line hash and each quarantined body."""
 
-    def __init__(self, lines: Iterator[bytes], quarantined: list[dict]):
+    def __init__(self, lines: Iterator[bytes], quarantined: set[str]):
         self.lines = {_udi_of_line(line): hash(line) for line in lines}
-        self.bodies = {entry["body_sha256"] for entry in quarantined}
+        self.bodies = quarantined
 
 
 class JsonlStore:
     def __init__(self, path: Path, quarantine_path: Path):
         self.path = path
         self.quarantine_path = quarantine_path
+        self.digests = QuarantineDigests(quarantine_path)
 
     @property
     def location(self) -> str:
         return str(self.path)
-
-    def _stream_lines(self) -> Iterator[bytes]:
-        """Complete lines without their newline, read in a stream so memory stays flat."""
-        try:
-            f = open(self.path, "rb")  # noqa: SIM115 (closed by the with below)
-        except FileNotFoundError:
-            return
-        with f:
-            for line in f:
-                if line.endswith(b"\n"):
-                    yield line[:-1]
 
     def row_count(self) -> int:
         """Complete lines in the store, counted in blocks so a large store costs no memory."""
@@ -108,7 +166,7 @@ class JsonlStore:
             repair_tail(self.path)
             repair_tail(self.quarantine_path)
             landing.remove_abandoned_partials()
-            index = _Index(self._stream_lines(), self.quarantined())
+            index = _Index(_complete_lines_from(self.path), self.digests.load())
             counts = IngestCounts()
             for batch in landing.batches():
                 counts += self._ingest_batch(index, landing.read(batch), validate)
@@ -118,6 +176,7 @@ class JsonlStore:
     def _ingest_batch(self, index: _Index, bodies: list[bytes], validate: Validate) -> IngestCounts:
         good: list[bytes] = []
         bad: list[bytes] = []
+        digests: list[str] = []
         duplicates = 0
         for body in bodies:
             outcome = clean(body, validate)
@@ -139,9 +198,12 @@ class JsonlStore:
                 duplicates += 1
                 continue
             index.bodies.add(digest)
+            digests.append(digest)
             bad.append(quarantine_entry(body, reason) + b"\n")
         append_durably(self.path, b"".join(line + b"\n" for line in good))
         append_durably(self.quarantine_path, b"".join(bad))
+        if bad:
+            self.digests.record(digests)
         return IngestCounts(
             received=len(bodies),
             stored=len(good),

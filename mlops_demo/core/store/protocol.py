@@ -72,15 +72,25 @@ def conflict_reason(udi: int) -> str:
     return f"UDI {udi} is already stored with different content"
 
 
+# A rejected body is kept up to this size: enough to see what was wrong, while a flood of huge
+# bodies cannot fill the disk. Its full length and SHA-256 are kept whatever its size.
+QUARANTINE_PREFIX_BYTES = 64 * 1024
+
+
 def quarantine_entry(body: bytes, reason: str) -> bytes:
-    """One JSON line (without its newline): the reason, the time, the body and its SHA-256."""
+    """One JSON line (without its newline): the reason, the time, the body's SHA-256 and
+    length, and the body itself, or its first QUARANTINE_PREFIX_BYTES."""
+    kept = body[:QUARANTINE_PREFIX_BYTES]
     entry: dict = {
         "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "reason": reason,
         "body_sha256": hashlib.sha256(body).hexdigest(),
+        "body_bytes": len(body),
     }
+    if len(kept) < len(body):
+        entry["body_truncated"] = True
     try:
-        entry["body"] = body.decode("utf-8")
+        entry["body"] = kept.decode("utf-8")
     except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode("ascii")
+        entry["body_base64"] = base64.b64encode(kept).decode("ascii")
     return json.dumps(entry, ensure_ascii=False).encode()
