@@ -1,12 +1,17 @@
 """Sensors: the queue-depth sensor each stream gets, and the automation sensor for the rest."""
 
+import time
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from mlops_demo.core.broker import BrokerUnavailable
 from mlops_demo.core.settings import get_settings
 from mlops_demo.core.streams import Stream
-from mlops_demo.defs.resources import RabbitMQResource
+from mlops_demo.defs.resources import RabbitMQResource, StoreResource
 
+# After a failed run, landed batches are retried this long later, not on every tick.
+BACKLOG_RETRY_SECONDS = 60
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -26,17 +31,46 @@ def daemon_interval(seconds: int) -> int:
     return max(1, seconds - 1)
 
 
+def _recent_failure(context: dg.SensorEvaluationContext, job_name: str) -> float | None:
+    """When the job's newest run failed, if it failed less than BACKLOG_RETRY_SECONDS ago."""
+    newest = context.instance.get_run_records(dg.RunsFilter(job_name=job_name), limit=1)
+    if not newest or newest[0].dagster_run.status != dg.DagsterRunStatus.FAILURE:
+        return None
+    ended = newest[0].end_time or 0.0
+    return ended if time.time() - ended < BACKLOG_RETRY_SECONDS else None
+
+
+def _backlog_request(
+    context: dg.SensorEvaluationContext, job_name: str, waiting: int, depth: str
+) -> dg.RunRequest | dg.SkipReason:
+    """A run for batches landed and acked but not stored (a `cleaned_*` run failed), so they
+    are stored once the cause is gone, without waiting for a new batch of messages."""
+    failed_at = _recent_failure(context, job_name)
+    if failed_at is not None:
+        retry = datetime.fromtimestamp(failed_at + BACKLOG_RETRY_SECONDS, UTC)
+        return dg.SkipReason(
+            f"{depth}; {waiting} landed batches wait to be stored, but the last run of "
+            f"{job_name} failed: trying again at {retry:%H:%M:%S} UTC"
+        )
+    context.log.info(f"{waiting} landed batches wait to be stored: requesting {job_name}")
+    return dg.RunRequest(tags={"mlops_demo/landed_batches": str(waiting)})
+
+
 def queue_depth_sensor(name: str, job_name: str, stream: Stream) -> dg.SensorDefinition:
-    """A sensor requesting `job_name` when `stream`'s queue holds at least the minimum batch."""
+    """A sensor requesting `job_name` when `stream`'s queue holds at least the minimum batch, or
+    when landed batches wait to be stored."""
 
     @dg.sensor(
         name=name,
         job_name=job_name,
         minimum_interval_seconds=daemon_interval(get_settings().sensor_interval_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Launches {job_name} when the {stream.name} queue holds a full batch.",
+        description=f"Launches {job_name} when the {stream.name} queue holds a full batch, or "
+        "when landed batches wait to be stored after a failed run.",
     )
-    def _sensor(context: dg.SensorEvaluationContext, rabbitmq: RabbitMQResource):
+    def _sensor(
+        context: dg.SensorEvaluationContext, rabbitmq: RabbitMQResource, store: StoreResource
+    ):
         in_flight = context.instance.get_run_records(
             dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1
         )
@@ -52,12 +86,14 @@ def queue_depth_sensor(name: str, job_name: str, stream: Stream) -> dg.SensorDef
         except BrokerUnavailable as exc:
             return dg.SkipReason(f"{exc}; trying again on the next tick")
         minimum = get_settings().min_batch
-        if depth < minimum:
-            return dg.SkipReason(
-                f"queue {queue!r} holds {depth} messages; a run starts at {minimum}"
-            )
-        context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")
-        return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})
+        if depth >= minimum:
+            context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")
+            return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})
+        holds = f"queue {queue!r} holds {depth} messages; a run starts at {minimum}"
+        waiting = len(store.landing(stream).batches())
+        if waiting:
+            return _backlog_request(context, job_name, waiting, holds)
+        return dg.SkipReason(holds)
 
     return _sensor
 

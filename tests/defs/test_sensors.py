@@ -6,8 +6,9 @@ import dagster as dg
 import pytest
 
 from mlops_demo.core import broker
+from mlops_demo.core.landing import LandingArea
 from mlops_demo.definitions import defs
-from mlops_demo.defs.resources import RabbitMQResource
+from mlops_demo.defs.resources import RabbitMQResource, StoreResource
 
 SENSORS = {sensor.name: sensor for sensor in defs.sensors}
 min_number_of_readings_sensor = SENSORS["min_number_of_readings_sensor"]
@@ -16,11 +17,21 @@ min_number_of_machine_statuses_sensor = SENSORS["min_number_of_machine_statuses_
 pytestmark = pytest.mark.broker
 
 
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A data directory of the test's own, so landed batches are the test's."""
+    monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
 def _tick(sensor, instance, url: str, queues: dict[str, str]):
-    resource = RabbitMQResource(
-        url=url, readings_queue=queues["readings"], statuses_queue=queues["statuses"]
-    )
-    with dg.build_sensor_context(instance=instance, resources={"rabbitmq": resource}) as context:
+    resources = {
+        "rabbitmq": RabbitMQResource(
+            url=url, readings_queue=queues["readings"], statuses_queue=queues["statuses"]
+        ),
+        "store": StoreResource(),
+    }
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
         return sensor(context)
 
 
@@ -31,7 +42,9 @@ def _tick(sensor, instance, url: str, queues: dict[str, str]):
         (min_number_of_machine_statuses_sensor, "statuses", "get_all_daily_machine_statuses_job"),
     ],
 )
-def test_the_sensor_waits_for_a_full_batch(sensor, queue_key, job, instance, broker_url, queues):
+def test_the_sensor_waits_for_a_full_batch(
+    sensor, queue_key, job, data_dir, instance, broker_url, queues
+):
     queue = queues[queue_key]
     skipped = _tick(sensor, instance, broker_url, queues)
     assert isinstance(skipped, dg.SkipReason)
@@ -53,7 +66,9 @@ def test_the_sensor_waits_for_a_full_batch(sensor, queue_key, job, instance, bro
     "status",
     [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
 )
-def test_no_second_run_while_one_is_queued_or_running(status, instance, broker_url, queues):
+def test_no_second_run_while_one_is_queued_or_running(
+    status, data_dir, instance, broker_url, queues
+):
     broker.publish(broker_url, queues["readings"], [b"{}"] * 600)
     run = instance.add_run(
         dg.DagsterRun(job_name="get_all_readings_job", run_id=str(uuid.uuid4()), status=status)
@@ -68,7 +83,7 @@ def test_no_second_run_while_one_is_queued_or_running(status, instance, broker_u
 
 
 def test_a_broker_outage_is_a_skip_with_the_reason_and_the_sensor_recovers(
-    instance, broker_url, queues
+    data_dir, instance, broker_url, queues
 ):
     down = "amqp://guest:secret@127.0.0.1:1/%2F"
     skipped = _tick(min_number_of_readings_sensor, instance, down, queues)
@@ -84,8 +99,32 @@ def test_a_broker_outage_is_a_skip_with_the_reason_and_the_sensor_recovers(
     )
 
 
-def test_the_minimum_batch_is_a_setting(monkeypatch, instance, broker_url, queues):
+def test_the_minimum_batch_is_a_setting(monkeypatch, data_dir, instance, broker_url, queues):
     monkeypatch.setenv("MLOPS_MIN_BATCH", "3")
     broker.publish(broker_url, queues["statuses"], [b"{}"] * 3)
     result = _tick(min_number_of_machine_statuses_sensor, instance, broker_url, queues)
     assert isinstance(result, dg.RunRequest)
+
+
+def test_landed_batches_left_by_a_failed_run_are_retried_without_new_messages(
+    data_dir, instance, broker_url, queues
+):
+    LandingArea(data_dir / "landing" / "readings").land([b"{}"] * 3)
+    request = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["mlops_demo/landed_batches"] == "1"
+    failed = instance.add_run(
+        dg.DagsterRun(
+            job_name="get_all_readings_job",
+            run_id=str(uuid.uuid4()),
+            status=dg.DagsterRunStatus.FAILURE,
+        )
+    )
+    instance.report_run_failed(failed)
+    skipped = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    assert isinstance(skipped, dg.SkipReason)
+    assert (
+        "1 landed batches wait to be stored, but the last run of get_all_readings_job failed"
+        in (skipped.skip_message)
+    )
+    assert "trying again at" in skipped.skip_message
