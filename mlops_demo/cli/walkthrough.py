@@ -27,6 +27,7 @@ from mlops_demo.cli.dagster_dev import (
     running_dagster_processes,
 )
 from mlops_demo.cli.errors import CommandError
+from mlops_demo.cli.signals import Stopped, stopping_on_signals
 from mlops_demo.core import broker
 from mlops_demo.core.records import UDI
 from mlops_demo.core.settings import get_settings
@@ -325,16 +326,17 @@ def walkthrough(
     settings = tour.settings
     click.echo(f"The MLOps loop, headless: data in {settings.data_dir}, broker queues "
                f"{settings.readings_queue!r} and {settings.statuses_queue!r}.")  # fmt: skip
-    stopped_cleanly = False
-    try:
-        tour.run(keep_running)
-        stopped_cleanly = True
-    except StepFailed as exc:
-        raise CommandError(str(exc)) from None
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: stopping dagster dev", err=True)
-        sys.exit(130)
-    finally:
-        if not (stopped_cleanly and keep_running):
-            tour.dev.stop()
-        click.echo(tour.report())
+    finished = False
+    with stopping_on_signals():
+        try:
+            tour.run(keep_running)
+            finished = True
+        except StepFailed as exc:
+            raise CommandError(str(exc)) from None
+        except Stopped as exc:
+            click.echo(f"\ninterrupted ({exc.signal_name}): stopping dagster dev", err=True)
+            sys.exit(exc.exit_code)
+        finally:
+            if not (finished and keep_running):
+                tour.dev.stop()
+            click.echo(tour.report())

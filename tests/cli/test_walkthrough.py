@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from helpers.runs import stored_udis
 
-from mlops_demo.cli.dagster_dev import group_alive, running_dagster_processes
+from mlops_demo.cli.dagster_dev import free_port, group_alive, running_dagster_processes
 from mlops_demo.core import broker
 from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.settings import REPO_ROOT
@@ -148,18 +148,53 @@ def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     assert broker.queue_depth(broker_url, queues["readings"]) == 0
 
 
-def test_ctrl_c_stops_dagster_dev_and_everything_it_started(env, tmp_path):
-    walkthrough = _start("walkthrough", "--dagster-home", str(tmp_path / "home"))
+def _ignoring_sigint() -> None:
+    # What a background shell job (`bash .ci/run &`, nohup) inherits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("command", "stop", "exit_code"),
+    [
+        ("walkthrough", signal.SIGINT, 130),
+        ("walkthrough", signal.SIGTERM, 143),
+        ("dev", signal.SIGTERM, 143),
+    ],
+)
+def test_a_stop_signal_stops_dagster_dev_and_everything_it_started_whatever_was_inherited(
+    env, tmp_path, command, stop, exit_code
+):
+    home = tmp_path / "home"
+    started = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlops_demo",
+            command,
+            "--dagster-home",
+            str(home),
+            "-p" if command == "dev" else "--port",
+            str(free_port()),
+        ],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_ignoring_sigint,
+    )
     group = None
-    for line in walkthrough.stdout:
+    for line in started.stdout:
         if "process group" in line:
             group = _group_of(line)
             break
-    assert group is not None, "the walkthrough never started dagster dev"
+    assert group is not None, f"mlops-demo {command} never started dagster dev"
     time.sleep(3)
-    walkthrough.send_signal(signal.SIGINT)
-    output, _ = walkthrough.communicate(timeout=90)
-    assert walkthrough.returncode == 130, output
-    assert "interrupted: stopping dagster dev" in output
-    assert _wait_gone(group, 10), "processes of dagster dev outlived the walkthrough"
-    assert running_dagster_processes(tmp_path / "home") == []
+    started.send_signal(stop)
+    output, _ = started.communicate(timeout=90)
+    assert started.returncode == exit_code, output
+    assert "stopping dagster dev" in output and signal.Signals(stop).name in output
+    assert _wait_gone(group, 10), "processes of dagster dev outlived the command"
+    assert running_dagster_processes(home) == []
