@@ -14,10 +14,12 @@ DIR_MODE = 0o755
 
 
 def ensure_dir(path: Path) -> None:
+    """Create the folder and its missing parents, each made durable in its own parent."""
     # mkdir(parents=True) would give the parents the umask's mode, not ours: create each level.
     for folder in [*reversed(path.parents), path]:
         if not folder.exists():
             folder.mkdir(mode=DIR_MODE, exist_ok=True)
+            fsync_dir(folder.parent)
 
 
 def fsync_dir(path: Path) -> None:
@@ -41,11 +43,15 @@ def append_durably(path: Path, data: bytes) -> None:
     """Append and fsync; a crash may leave a torn tail, which `repair_tail` removes."""
     if not data:
         return
+    created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     try:
         write_all(fd, data)
     finally:
         os.close(fd)
+    if created:
+        # The new file's name lives in its folder: a power loss could lose it without this.
+        fsync_dir(path.parent)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_demo.core import durable
 from mlops_demo.core.cleaning import validate_reading
 from mlops_demo.core.durable import append_durably, repair_tail, write_atomically
 from mlops_demo.core.landing import LandingArea
@@ -192,3 +193,17 @@ def test_entries_a_crash_left_out_of_the_index_are_found_from_where_it_stopped(a
     assert (counts.duplicates, counts.quarantined) == (2, 0)
     assert len(store.quarantined()) == 2
     assert store.digests.load() == {hashlib.sha256(b).hexdigest() for b in (b"bad one", b"bad two")}
+
+
+def test_new_files_and_folders_are_made_durable_in_their_folder(tmp_path, monkeypatch):
+    synced: list[Path] = []
+    real = durable.fsync_dir
+    monkeypatch.setattr(durable, "fsync_dir", lambda path: (synced.append(path), real(path)))
+    durable.ensure_dir(tmp_path / "a" / "b")
+    assert synced == [tmp_path, tmp_path / "a"]
+    synced.clear()
+    append_durably(tmp_path / "a" / "b" / "new.jsonl", b"x\n")
+    assert synced == [tmp_path / "a" / "b"]
+    synced.clear()
+    append_durably(tmp_path / "a" / "b" / "new.jsonl", b"y\n")  # no new name: nothing to sync
+    assert synced == []
