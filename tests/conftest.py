@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -15,11 +16,20 @@ from mlops_demo.core.simulator import simulate
 REFERENCE_CSV = REPO_ROOT.parent / "shared" / "data" / "predictive_maintenance.csv"
 
 
+def _reference_csv() -> Path:
+    # A variable, so a test can show what happens when the file is missing.
+    return Path(os.environ.get("MLOPS_REFERENCE_CSV") or REFERENCE_CSV)
+
+
 @pytest.fixture
 def reference_csv() -> Path:
-    if not REFERENCE_CSV.exists():
-        pytest.skip(f"reference data {REFERENCE_CSV} is absent (it lives in ../shared/data)")
-    return REFERENCE_CSV
+    path = _reference_csv()
+    if not path.exists():
+        reason = f"reference data {path} is absent (it lives in ../shared/data)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must have it", pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -106,7 +106,8 @@ def _assert_new_readings_refresh_devices_at_risk(instance: dg.DagsterInstance) -
         time.sleep(1)
     newest = instance.fetch_materializations(dg.AssetKey("devices_at_risk"), limit=1).records[0]
     at_risk = newest.asset_materialization.metadata["devices_at_risk"].value
-    assert all(1001 <= udi <= 2000 for udi in at_risk)
+    assert set(at_risk) <= set(range(1001, 2001))
+    assert newest.asset_materialization.metadata["num_unknown"].value == 1000
 
 
 def _reset(home) -> subprocess.CompletedProcess:
