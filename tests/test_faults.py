@@ -11,17 +11,21 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
+import psycopg2
 import pytest
 from helpers.faults import FAULT_TABLE, RUNNER
 from helpers.models import register
+from helpers.postgres import POSTGRES_URL
 from helpers.rabbitmq_node import PrivateNode
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import UDI, reading_of, status_of
 from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.core.simulator import simulate
+from mlops_demo.core.store.postgres import PostgresStore
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
 
@@ -218,6 +222,7 @@ def write_then_die(path, data):
 registry.write_atomically = write_then_die
 sys.path.insert(0, sys.argv[2])
 from helpers.models import register
+from helpers.postgres import POSTGRES_URL
 from helpers.rabbitmq_node import PrivateNode
 register(registry.ModelRegistry(Path(sys.argv[1])), {"weights": list(range(100_000))})
 """
@@ -295,3 +300,73 @@ def test_a_broker_node_restarted_mid_publish_keeps_every_confirmed_message(env, 
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     # Every confirmed message survived the restart; one sent but unconfirmed may be there too.
     _count("broker node restarted mid-publish", list(range(1, confirmed + 1)), env)
+
+
+@pytest.fixture
+def postgres_store(env, monkeypatch, postgres_available) -> PostgresStore:
+    """The PostgreSQL store, in a schema of the test's own, for every run the test starts."""
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
+    monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
+    store = PostgresStore(POSTGRES_URL, schema, "cleaned_readings", "quarantined_readings")
+    yield store
+    store.drop()
+
+
+def _count_postgres(fault: str, sent: list[int], store: PostgresStore, data_dir: Path) -> None:
+    udis = store.read_frame((UDI,))[UDI].tolist()
+    stored = set(udis)
+    lost, doubled = len(set(sent) - stored), len(udis) - len(stored)
+    quarantined = len(store.quarantined())
+    FAULT_TABLE.append((fault, len(sent), len(stored), quarantined, lost, doubled))
+    assert (lost, doubled, quarantined) == (0, 0, 0)
+    assert not list((data_dir / "landing" / "readings").glob("*")), "landing batches left behind"
+
+
+@pytest.mark.parametrize(
+    "point", ["before_any_write", "after_write_before_ack", "mid_batch", "during_downstream"]
+)
+def test_a_run_on_the_postgres_store_killed_at_any_point_loses_and_doubles_nothing(
+    point, env, broker_url, queues, postgres_store
+):
+    sent = _publish(broker_url, queues["readings"], 12_000)
+    killed = _run(point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    rerun = _run("none")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    _count_postgres(f"SIGKILL {point.replace('_', ' ')} (PostgreSQL)", sent, postgres_store, env)
+
+
+def test_the_database_ending_the_session_mid_batch(env, broker_url, queues, postgres_store):
+    sent = _publish(broker_url, queues["readings"], 20_000)
+    run = subprocess.Popen(
+        [sys.executable, str(RUNNER), "slow", "get_all_readings_job"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    terminated = 0
+    deadline = time.monotonic() + 60
+    while not terminated and run.poll() is None and time.monotonic() < deadline:
+        terminated = _terminate_sessions_of(run.pid)
+        time.sleep(0.005)
+    _, stderr = run.communicate(timeout=120)
+    assert terminated, "the run's database session was never seen"
+    assert run.returncode == 1, stderr[-2000:]
+    rerun = _run("none")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    _count_postgres("database ended the session mid-batch", sent, postgres_store, env)
+
+
+def _terminate_sessions_of(pid: int) -> int:
+    """pg_terminate_backend on the sessions a process opened (as named by the store)."""
+    connection = psycopg2.connect(POSTGRES_URL)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (f"mlops_demo pid {pid}",),
+            )
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -41,7 +42,10 @@ class StoreUnavailable(RuntimeError):
 def connect(url: str) -> Iterator[psycopg2.extensions.connection]:
     """A connection, closed afterwards; an unreachable server is one StoreUnavailable."""
     try:
-        connection = psycopg2.connect(url, connect_timeout=10)
+        # Named, so an operator (or a fault test) can tell this process's sessions apart.
+        connection = psycopg2.connect(
+            url, connect_timeout=10, application_name=f"mlops_demo pid {os.getpid()}"
+        )
     except psycopg2.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0]
         raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(url)} ({reason})") from None
