@@ -5,14 +5,17 @@ import os
 import subprocess
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from helpers.postgres import POSTGRES_URL, run_sql
 from helpers.runs import run_job
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import reading_of
 from mlops_demo.core.settings import SettingsError, check_credentials
 from mlops_demo.core.simulator import simulate
+from mlops_demo.core.store.postgres import PostgresStore
 
 PASSWORD = "s3cret-" + uuid.uuid4().hex[:8]
 
@@ -104,3 +107,76 @@ def test_docker_compose_binds_localhost_and_takes_the_password_from_the_environm
     compose = (REPO_ROOT / "docker-compose.yml").read_text()
     assert '"127.0.0.1:5672:5672"' in compose and '"127.0.0.1:15672:15672"' in compose
     assert "RABBITMQ_DEFAULT_PASS: ${RABBITMQ_PASSWORD:-guest}" in compose
+
+
+SPECIAL = f"p?w#d@x%{uuid.uuid4().hex[:6]}"
+SPECIAL_IN_URL = quote(SPECIAL, safe="")
+
+
+def _secret_forms() -> tuple[str, ...]:
+    return (SPECIAL, SPECIAL_IN_URL, SPECIAL_IN_URL.lower())
+
+
+def _assert_hidden(text: str) -> None:
+    for form in _secret_forms():
+        assert form not in text, f"{form!r} appeared"
+
+
+@pytest.fixture
+def special_credentials(broker_url, postgres_available):
+    """A broker user and a PostgreSQL role whose password holds ?, #, @ and %."""
+    name = f"mlops_test_{uuid.uuid4().hex[:8]}"
+    for command in (
+        ["add_user", name, SPECIAL],
+        ["set_permissions", "-p", "/", name, ".*", ".*", ".*"],
+    ):
+        subprocess.run(["rabbitmqctl", *command], check=True, capture_output=True)
+    run_sql(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD '{SPECIAL}'")
+    try:
+        yield {
+            "broker": f"amqp://{name}:{SPECIAL_IN_URL}@127.0.0.1:5672/%2F",
+            "store": f"postgresql://{name}:{SPECIAL_IN_URL}@127.0.0.1:5432/postgres",
+        }
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_user", name], check=False, capture_output=True)
+        run_sql(f"DROP ROLE IF EXISTS {name}")
+
+
+@pytest.mark.broker
+def test_passwords_with_reserved_characters_reach_no_log_metadata_error_or_run_config(
+    env, instance, special_credentials, queues, monkeypatch, capfd
+):
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("MLOPS_BROKER_URL", special_credentials["broker"])
+    monkeypatch.setenv("MLOPS_STORE_URL", special_credentials["store"])
+    monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
+    broker.publish(
+        special_credentials["broker"],
+        queues["readings"],
+        [json.dumps(reading_of(x)).encode() for x in simulate(50)],
+    )
+    try:
+        runs = [run_job(instance, "get_all_readings_job")]
+        assert runs[0].success
+        # The same password typed unencoded, and a server that does not answer: both fail, and
+        # neither failure shows it.
+        typed = special_credentials["broker"].replace(SPECIAL_IN_URL, SPECIAL)
+        for broker_url, store_url in (
+            (typed, special_credentials["store"]),
+            (special_credentials["broker"], special_credentials["store"].replace("5432", "1")),
+        ):
+            monkeypatch.setenv("MLOPS_BROKER_URL", broker_url)
+            monkeypatch.setenv("MLOPS_STORE_URL", store_url)
+            broker.publish(special_credentials["broker"], queues["readings"], [b"{}"])
+            runs.append(run_job(instance, "get_all_readings_job", raise_on_error=False))
+        assert [run.success for run in runs] == [True, False, False]
+        for run in runs:
+            for entry in instance.all_logs(run.run_id):
+                _assert_hidden(str(entry))
+            _assert_hidden(json.dumps(instance.get_run_by_id(run.run_id).run_config))
+        for key in instance.get_asset_keys():
+            for record in instance.fetch_materializations(key, limit=100).records:
+                _assert_hidden(str(record.event_log_entry))
+        _assert_hidden("".join(capfd.readouterr()))
+    finally:
+        PostgresStore(POSTGRES_URL, schema, "unused", "unused").drop()
