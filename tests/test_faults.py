@@ -79,6 +79,20 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(point, env, broker_
     _count(f"SIGKILL {point.replace('_', ' ')}", sent, env)
 
 
+def _slow_run_with_a_landed_batch(data_dir: Path) -> subprocess.Popen:
+    """A readings run whose landing batches take a second each, once its first batch landed."""
+    run = subprocess.Popen(
+        [sys.executable, str(RUNNER), "slow", "get_all_readings_job"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    landing = data_dir / "landing" / "readings"
+    deadline = time.monotonic() + 60
+    while not list(landing.glob("*.batch")):
+        assert time.monotonic() < deadline and run.poll() is None, "no batch landed"
+        time.sleep(0.05)
+    return run
+
+
 def _close_connections_of(pid: int) -> int:
     """Close, from the broker's side, the connections a process opened (as named by broker.py)."""
     listing = subprocess.run(
@@ -98,15 +112,7 @@ def _close_connections_of(pid: int) -> int:
 
 def test_the_broker_closing_the_connection_mid_run(env, broker_url, queues):
     sent = _publish(broker_url, queues["readings"], 20_000)
-    run = subprocess.Popen(
-        [sys.executable, str(RUNNER), "slow", "get_all_readings_job"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    landing = env / "landing" / "readings"
-    deadline = time.monotonic() + 60
-    while not list(landing.glob("*.batch")):
-        assert time.monotonic() < deadline and run.poll() is None, "no batch landed"
-        time.sleep(0.05)
+    run = _slow_run_with_a_landed_batch(env)
     assert _close_connections_of(run.pid) == 1
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 1, "the run should fail when the broker drops it"
@@ -262,15 +268,7 @@ def private_node(env, monkeypatch):
 
 def test_a_broker_node_restarted_mid_ingestion_loses_and_doubles_nothing(env, private_node):
     sent = _publish(private_node.url, os.environ["MLOPS_READINGS_QUEUE"], 12_000)
-    run = subprocess.Popen(
-        [sys.executable, str(RUNNER), "slow", "get_all_readings_job"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    landing = env / "landing" / "readings"
-    deadline = time.monotonic() + 60
-    while not list(landing.glob("*.batch")):
-        assert time.monotonic() < deadline and run.poll() is None, "no batch landed"
-        time.sleep(0.05)
+    run = _slow_run_with_a_landed_batch(env)
     private_node.restart()
     _, stderr = run.communicate(timeout=180)
     assert run.returncode == 1 and "RabbitMQ broker" in stderr, stderr[-2000:]

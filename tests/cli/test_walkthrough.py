@@ -23,7 +23,7 @@ def _restore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _start(*args: str) -> subprocess.Popen:
+def _start(*args: str, preexec=_restore_sigint) -> subprocess.Popen:
     """`mlops-demo ARGS` in its own session, as a terminal would start it."""
     return subprocess.Popen(
         [sys.executable, "-m", "mlops_demo", *args],
@@ -34,7 +34,7 @@ def _start(*args: str) -> subprocess.Popen:
         stdin=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
-        preexec_fn=_restore_sigint,
+        preexec_fn=preexec,
     )
 
 
@@ -166,26 +166,11 @@ def test_a_stop_signal_stops_dagster_dev_and_everything_it_started_whatever_was_
     env, tmp_path, command, stop, exit_code
 ):
     home = tmp_path / "home"
-    started = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlops_demo",
-            command,
-            "--dagster-home",
-            str(home),
-            "-p" if command == "dev" else "--port",
-            str(free_port()),
-        ],
-        cwd=REPO_ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_ignoring_sigint,
-    )
+    port_option = "-p" if command == "dev" else "--port"
+    started = _start(
+        command, "--dagster-home", str(home), port_option, str(free_port()),
+        preexec=_ignoring_sigint,
+    )  # fmt: skip
     group = None
     for line in started.stdout:
         if "process group" in line:
