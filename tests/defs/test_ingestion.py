@@ -29,6 +29,7 @@ from mlops_demo.core.records import (
 )
 from mlops_demo.core.settings import get_settings
 from mlops_demo.core.simulator import simulate
+from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.ingestion import readings_ingestion, statuses_ingestion
 from mlops_demo.defs.resources import RabbitMQResource, StoreResource
@@ -125,7 +126,9 @@ def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, b
         entry = by_body[hashlib.sha256(body).hexdigest()]
         assert entry["reason"], kind
         kept = entry["body"].encode() if "body" in entry else base64.b64decode(entry["body_base64"])
-        assert kept == body, kind
+        assert kept == body[:QUARANTINE_PREFIX_BYTES], kind
+        assert entry["body_bytes"] == len(body), kind
+        assert entry.get("body_truncated", False) == (len(body) > QUARANTINE_PREFIX_BYTES), kind
     changed = by_body[hashlib.sha256(BAD_BODIES["changed content"]).hexdigest()]
     assert changed["reason"] == "UDI 1 is already stored with different content"
     assert stored_udis(READINGS) == [1, 2, 3, 4, 5]
