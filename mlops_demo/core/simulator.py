@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -81,25 +82,16 @@ def iter_records(seed: int = DEFAULT_SEED) -> Iterator[dict]:
     types = list(TYPE_PROBABILITIES)
     udi = 0
     while True:
-        (
-            kinds,
-            air_noise,
-            process_noise,
-            torques,
-            speed_noise,
-            tool_fails,
-            random_fails,
-            next_limits,
-        ) = _draw_block(rng, air_step, process_step)
+        block = _draw_block(rng, air_step, process_step)
         for i in range(_BLOCK):
             udi += 1
-            kind = types[kinds[i]]
-            air_walk = AIR_PERSISTENCE * air_walk + air_noise[i]
-            process_walk = PROCESS_PERSISTENCE * process_walk + process_noise[i]
+            kind = types[block.kinds[i]]
+            air_walk = AIR_PERSISTENCE * air_walk + block.air_noise[i]
+            process_walk = PROCESS_PERSISTENCE * process_walk + block.process_noise[i]
             air = round(AIR_MEAN_K + air_walk, 1)
             process = round(air + PROCESS_OFFSET_K + process_walk, 1)
-            torque = round(float(torques[i]), 1)
-            speed = _speed_rpm(torque, float(speed_noise[i]))
+            torque = round(float(block.torques[i]), 1)
+            speed = _speed_rpm(torque, float(block.speed_noise[i]))
             wear += TOOL_WEAR_STEP_MIN[kind]
             failure = _failure_type(
                 kind=kind,
@@ -109,8 +101,8 @@ def iter_records(seed: int = DEFAULT_SEED) -> Iterator[dict]:
                 torque=torque,
                 wear=wear,
                 tool_worn_out=wear >= wear_limit,
-                tool_fails=bool(tool_fails[i]),
-                random_fails=bool(random_fails[i]),
+                tool_fails=bool(block.tool_fails[i]),
+                random_fails=bool(block.random_fails[i]),
             )
             yield {
                 UDI: udi,
@@ -126,12 +118,23 @@ def iter_records(seed: int = DEFAULT_SEED) -> Iterator[dict]:
             }
             if wear >= wear_limit or failure == TOOL_WEAR_FAILURE:
                 wear = 0
-                wear_limit = int(next_limits[i])
+                wear_limit = int(block.next_limits[i])
 
 
-def _draw_block(rng: np.random.Generator, air_step: float, process_step: float) -> tuple:
+class _Block(NamedTuple):
+    kinds: np.ndarray
+    air_noise: np.ndarray
+    process_noise: np.ndarray
+    torques: np.ndarray
+    speed_noise: np.ndarray
+    tool_fails: np.ndarray
+    random_fails: np.ndarray
+    next_limits: np.ndarray
+
+
+def _draw_block(rng: np.random.Generator, air_step: float, process_step: float) -> _Block:
     """The random numbers for the next _BLOCK records, always drawn in this order."""
-    return (
+    return _Block(
         rng.choice(len(TYPE_PROBABILITIES), size=_BLOCK, p=list(TYPE_PROBABILITIES.values())),
         rng.normal(0.0, air_step, _BLOCK),
         rng.normal(0.0, process_step, _BLOCK),
