@@ -13,6 +13,7 @@ import yaml
 from mlops_demo.cli.dagster_dev import LOCATION
 from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.definitions import defs
+from mlops_demo.defs.io_manager import SafeIOManager
 
 INGESTION_ASSETS = {
     "sensor_readings",
@@ -132,8 +133,9 @@ def test_asset_check_names():
     assert blocking == {"trained_model_f1_meets_floor", "deployed_model_matches_registry_hash"}
 
 
-def test_resources_are_the_broker_the_store_and_the_model_registry():
-    assert set(defs.resources) == {"rabbitmq", "store", "model_registry"}
+def test_resources_are_the_broker_the_store_the_registry_and_the_safe_io_manager():
+    assert set(defs.resources) == {"rabbitmq", "store", "model_registry", "io_manager"}
+    assert isinstance(defs.resources["io_manager"], SafeIOManager)
 
 
 def _cli(command: list[str], cwd) -> subprocess.CompletedProcess:
