@@ -3,6 +3,7 @@ the machine's own broker is never touched. The recipe is in ../shared/DAGSTER_NO
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 from mlops_demo.cli.dagster_dev import free_port
 from mlops_demo.core import broker
 
-START_SECONDS = 60
+START_SECONDS = 90
 
 
 class PrivateNode:
@@ -55,7 +56,8 @@ class PrivateNode:
                 return
             except broker.BrokerUnavailable:
                 time.sleep(0.5)
-        raise RuntimeError(f"the private RabbitMQ node {self.name} did not answer")
+        logs = "".join(p.read_text()[-2000:] for p in (self.directory / "log").glob("*.log"))
+        raise RuntimeError(f"the private RabbitMQ node {self.name} did not answer:\n{logs}")
 
     def stop(self) -> None:
         subprocess.run(
@@ -65,7 +67,12 @@ class PrivateNode:
             timeout=60,
         )
         if self.process is not None:
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                # A node that never came up does not hear rabbitmqctl: end its whole session.
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
 
     def restart(self) -> None:
         self.stop()
