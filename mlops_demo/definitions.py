@@ -12,10 +12,13 @@ import dagster as dg
 from mlops_demo.core.settings import get_settings
 
 # Modules, not names: a second Definitions object at module scope would stop Dagster loading.
-from mlops_demo.defs import checks, deployment, inference, ingestion, jobs, training
+from mlops_demo.defs import checks, deployment, inference, ingestion, jobs, monitoring, training
 from mlops_demo.defs.io_manager import SafeIOManager
 from mlops_demo.defs.resources import ModelRegistryResource, RabbitMQResource, StoreResource
-from mlops_demo.defs.sensors import default_automation_condition_sensor
+from mlops_demo.defs.sensors import (
+    default_automation_condition_sensor,
+    retrain_on_drift_or_decay_sensor,
+)
 
 _EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
 
@@ -36,15 +39,17 @@ defs = dg.Definitions.merge(
             deployment.production_model_candidates,
             deployment.deployed_model,
             inference.devices_at_risk,
+            monitoring.deployed_model_performance,
         ],
         asset_checks=[
             checks.trained_model_f1_meets_floor,
             checks.deployed_model_matches_registry_hash,
             *checks.store_checks,
+            monitoring.cleaned_readings_resemble_training_data,
         ],
         jobs=[jobs.train_ml_model],
         schedules=[jobs.train_ml_model_schedule],
-        sensors=[default_automation_condition_sensor],
+        sensors=[default_automation_condition_sensor, retrain_on_drift_or_decay_sensor],
         resources={
             "rabbitmq": RabbitMQResource(
                 url=_env("MLOPS_BROKER_URL"),

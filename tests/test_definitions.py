@@ -39,6 +39,7 @@ GROUPS = {
     },
     "deployment": {"production_model_candidates", "deployed_model"},
     "inference": {"devices_at_risk"},
+    "monitoring": {"deployed_model_performance"},
 }
 
 
@@ -48,14 +49,18 @@ def test_asset_names_and_groups():
     assert groups == {asset: group for group, assets in GROUPS.items() for asset in assets}
 
 
-def test_automation_covers_candidates_and_devices_at_risk_only():
+def test_automation_covers_candidates_devices_at_risk_and_performance_only():
     graph = defs.resolve_asset_graph()
     automated = {
         key.to_user_string()
         for key in graph.get_all_asset_keys()
         if graph.get(key).automation_condition is not None
     }
-    assert automated == {"production_model_candidates", "devices_at_risk"}
+    assert automated == {
+        "production_model_candidates",
+        "devices_at_risk",
+        "deployed_model_performance",
+    }
 
 
 def test_job_names_and_selections():
@@ -84,17 +89,19 @@ def test_training_job_and_its_stopped_schedule():
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
-def test_sensor_names_run_by_default():
+def test_sensor_names_and_which_run_by_default():
     sensors = {sensor.name: sensor for sensor in defs.sensors}
-    assert set(sensors) == {
-        "min_number_of_readings_sensor",
-        "min_number_of_machine_statuses_sensor",
-        "default_automation_condition_sensor",
+    assert {name: sensor.default_status for name, sensor in sensors.items()} == {
+        "min_number_of_readings_sensor": dg.DefaultSensorStatus.RUNNING,
+        "min_number_of_machine_statuses_sensor": dg.DefaultSensorStatus.RUNNING,
+        "default_automation_condition_sensor": dg.DefaultSensorStatus.RUNNING,
+        # Closing the loop is a choice the user makes, like the schedule.
+        "retrain_on_drift_or_decay_sensor": dg.DefaultSensorStatus.STOPPED,
     }
     for name in sensors:
-        assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
         # Ticks every 5 s: see sensors.daemon_interval for why the minimum says 4.
         assert sensors[name].minimum_interval_seconds == 4
+    assert sensors["retrain_on_drift_or_decay_sensor"].job_name == "train_ml_model"
 
 
 def test_every_asset_declares_its_kinds():
@@ -104,6 +111,7 @@ def test_every_asset_declares_its_kinds():
     assert kinds["sensor_readings"] == {"rabbitmq"}
     assert kinds["cleaned_readings"] == {"jsonl"}
     assert kinds["trained_model"] == {"scikitlearn"}
+    assert kinds["deployed_model_performance"] == {"pandas"}
 
 
 def test_asset_check_names():
@@ -119,10 +127,15 @@ def test_asset_check_names():
         ("cleaned_readings", "cleaned_readings_quarantine_share_below_limit"),
         ("cleaned_daily_statuses", "cleaned_daily_statuses_has_every_required_column"),
         ("cleaned_daily_statuses", "cleaned_daily_statuses_quarantine_share_below_limit"),
+        ("cleaned_readings", "cleaned_readings_resemble_training_data"),
     }
     devices_at_risk = defs.resolve_assets_def("devices_at_risk")
     assert {key.name for key in devices_at_risk.check_keys} == {
         "devices_at_risk_scored_only_unknown_readings"
+    }
+    performance = defs.resolve_assets_def("deployed_model_performance")
+    assert {key.name for key in performance.check_keys} == {
+        "deployed_model_performance_realized_f1_holds"
     }
     blocking = {
         key.name

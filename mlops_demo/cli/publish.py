@@ -19,7 +19,7 @@ from mlops_demo.core.publishing import (
     say_published,
 )
 from mlops_demo.core.settings import get_settings
-from mlops_demo.core.simulator import DEFAULT_SEED
+from mlops_demo.core.simulator import DEFAULT_SEED, SCENARIOS
 
 
 def publish_on_more(
@@ -57,6 +57,12 @@ def publish_on_more(
 )
 @click.option("--source", default="simulator", show_default=True, help="'simulator' or a CSV path")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="simulator seed")
+@click.option(
+    "--scenario",
+    type=click.Choice(sorted(SCENARIOS)),
+    help="make the readings drift: "
+    + "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values()),
+)
 @click.option("--url", help="broker URL (default: MLOPS_BROKER_URL)")
 @click.option("--queue", help="queue name (default: MLOPS_READINGS_QUEUE or MLOPS_STATUSES_QUEUE)")
 @click.option("--interactive", is_flag=True, help=f"publish the next {BATCH} on each 'more'")
@@ -67,6 +73,7 @@ def publish(
     period: float,
     source: str,
     seed: int,
+    scenario: str | None,
     url: str | None,
     queue: str | None,
     interactive: bool,
@@ -80,13 +87,14 @@ def publish(
       mlops-demo publish statuses -o 500 -n 500     # the statuses of UDI 501-1000
       mlops-demo publish readings --interactive     # 500 more each time you type 'more'
       mlops-demo publish readings --source ../shared/data/predictive_maintenance.csv
+      mlops-demo publish readings -o 1500 --scenario torque-sensor-drift
     """
     settings = get_settings()
     chosen = KINDS[kind]
     url = url or settings.broker_url
     queue = queue or chosen.stream.queue(settings)
     try:
-        records = iter_source(source, seed, offset)
+        records = iter_source(source, seed, offset, scenario)
         if interactive:
             sys.exit(publish_on_more(chosen, records, url, queue, period))
         result = publish_batch(chosen, records, num_records, url, queue, period, sys.stderr)

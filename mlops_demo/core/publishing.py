@@ -27,7 +27,7 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
-from mlops_demo.core.simulator import iter_records
+from mlops_demo.core.simulator import iter_records, iter_scenario
 from mlops_demo.core.streams import READINGS, STATUSES, Stream
 
 BATCH = 500
@@ -79,10 +79,11 @@ def iter_csv(path: Path) -> Iterator[dict]:
                 raise SourceError(f"{path} line {line}: {exc}") from None
 
 
-def iter_source(source: str, seed: int, offset: int) -> Iterator[dict]:
-    """Records from `offset` on, from the simulator (`source == "simulator"`) or a CSV path."""
+def iter_source(source: str, seed: int, offset: int, scenario: str | None = None) -> Iterator[dict]:
+    """Records from `offset` on, from the simulator (`source == "simulator"`) or a CSV path, as
+    the named drift scenario reports them (statuses are the same in every scenario)."""
     records = iter_records(seed) if source == "simulator" else iter_csv(Path(source))
-    return itertools.islice(records, offset, None)
+    return iter_scenario(itertools.islice(records, offset, None), scenario)
 
 
 class Progress:

@@ -47,6 +47,13 @@ class Settings:
     champion_margin: float
     min_f1: float
     max_quarantine_share: float
+    # Monitoring: when the drift check and the realized-performance check give a verdict.
+    drift_p_value: float
+    drift_psi: float
+    drift_window: int
+    drift_min_readings: int
+    min_labelled_predictions: int
+    realized_f1_margin: float
 
     @property
     def dagster_home(self) -> Path:
@@ -75,16 +82,16 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
-def _fraction(name: str, default: float) -> float:
+def _fraction(name: str, default: float, maximum: float = 1.0) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
-    if not 0 <= value <= 1:
-        raise SettingsError(f"{name} must be from 0 to 1, got {value}")
+        raise SettingsError(f"{name} must be a number from 0 to {maximum:g}, got {raw!r}") from None
+    if not 0 <= value <= maximum:
+        raise SettingsError(f"{name} must be from 0 to {maximum:g}, got {value}")
     return value
 
 
@@ -122,6 +129,12 @@ def get_settings() -> Settings:
         champion_margin=_fraction("MLOPS_CHAMPION_MARGIN", 0.0),
         min_f1=_fraction("MLOPS_MIN_F1", 0.3),
         max_quarantine_share=_fraction("MLOPS_MAX_QUARANTINE_SHARE", 0.05),
+        drift_p_value=_fraction("MLOPS_DRIFT_P_VALUE", 0.01),
+        drift_psi=_fraction("MLOPS_DRIFT_PSI", 0.2, maximum=10.0),
+        drift_window=_positive_int("MLOPS_DRIFT_WINDOW", 500),
+        drift_min_readings=_positive_int("MLOPS_DRIFT_MIN_READINGS", 100),
+        min_labelled_predictions=_positive_int("MLOPS_MIN_LABELLED_PREDICTIONS", 500),
+        realized_f1_margin=_fraction("MLOPS_REALIZED_F1_MARGIN", 0.15),
     )
 
 

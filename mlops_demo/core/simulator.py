@@ -7,7 +7,8 @@ starts at record 0 and draws its random numbers in fixed-size blocks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -177,3 +178,40 @@ def _failure_type(
     if random_fails:
         return RANDOM_FAILURE
     return NO_FAILURE
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named way the readings drift: it changes what the sensors report, never what happened,
+    so the statuses (and failure types) stay those of the unchanged plant."""
+
+    name: str
+    description: str
+    reported: Callable[[dict], dict]
+
+
+TORQUE_SENSOR_FACTOR = 0.8
+
+
+def _torque_sensor_drift(record: dict) -> dict:
+    return {**record, TORQUE: round(record[TORQUE] * TORQUE_SENSOR_FACTOR, 1)}
+
+
+SCENARIOS = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario(
+            "torque-sensor-drift",
+            f"the torque sensors read {1 - TORQUE_SENSOR_FACTOR:.0%} low; machines fail as "
+            "their real torque dictates",
+            _torque_sensor_drift,
+        ),
+    )
+}
+
+
+def iter_scenario(records: Iterator[dict], scenario: str | None) -> Iterator[dict]:
+    """The records as the named scenario reports them (unchanged for None)."""
+    if scenario is None:
+        return records
+    return map(SCENARIOS[scenario].reported, records)

@@ -66,7 +66,10 @@ def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
         reasons = modelling.outside_signature(unknown, entry.signature)
     except modelling.SignatureMismatch as exc:
         raise dg.Failure(description=f"{entry.name} cannot score these readings: {exc}") from None
-    return unknown[reasons == ""], unknown[reasons != ""].assign(reason=reasons), statuses
+    refused = reasons != ""
+    # The reasons of the refused only: assigning a longer Series to an empty frame would make
+    # pandas adopt its index and invent one empty row per reading.
+    return unknown[~refused], unknown[refused].assign(reason=reasons[refused]), statuses
 
 
 @dg.asset(

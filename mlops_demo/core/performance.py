@@ -1,0 +1,147 @@
+"""Realized performance: each deployed model's predictions set against the statuses that arrived
+since, without training anything.
+
+A prediction is labelled once its machine's status is stored; until then it waits. A status
+for a reading no model scored (it arrived before the scoring, or names an unknown UDI) labels
+nothing. A scoring batch is one `devices_at_risk` run: its predictions share `predicted_at`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from mlops_demo.core.records import TARGET, UDI
+from mlops_demo.core.store.predictions import MODEL
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """The failure class's confusion counts: failures caught and missed, false alarms."""
+
+    caught: int = 0
+    missed: int = 0
+    false_alarms: int = 0
+    quiet: int = 0  # predicted no failure, and none came
+
+    @property
+    def labelled(self) -> int:
+        return self.caught + self.missed + self.false_alarms + self.quiet
+
+    @property
+    def precision(self) -> float | None:
+        flagged = self.caught + self.false_alarms
+        return self.caught / flagged if flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        failures = self.caught + self.missed
+        return self.caught / failures if failures else None
+
+    @property
+    def f1(self) -> float | None:
+        # With no failure and no alarm F1 is undefined, not perfect: there was nothing to catch.
+        scored = 2 * self.caught + self.missed + self.false_alarms
+        return 2 * self.caught / scored if scored else None
+
+
+def confusion(predicted: pd.Series, actual: pd.Series) -> Confusion:
+    """Counts over aligned boolean series: `predicted` at risk, `actual` failed."""
+    predicted, actual = predicted.astype(bool), actual.astype(bool)
+    return Confusion(
+        caught=int((predicted & actual).sum()),
+        missed=int((~predicted & actual).sum()),
+        false_alarms=int((predicted & ~actual).sum()),
+        quiet=int((~predicted & ~actual).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class ModelPerformance:
+    model: str
+    since: str | None  # the deployment the cumulative figures start at; None: all predictions
+    predictions: int
+    waiting: int  # predictions whose status has not arrived yet
+    cumulative: Confusion
+    last_batch: Confusion
+    last_batch_predicted_at: str | None
+
+
+def label(predictions: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """The predictions with a `failed` column: True or False once the status arrived, else NA.
+    A status stored twice counts once."""
+    truth = statuses.drop_duplicates(UDI).set_index(UDI)[TARGET]
+    failed = predictions[UDI].map(truth)
+    return predictions.assign(failed=failed.astype("boolean"))
+
+
+def _model_performance(model: str, rows: pd.DataFrame, since: str | None) -> ModelPerformance:
+    if since is not None:
+        rows = rows[pd.to_datetime(rows["predicted_at"]) >= pd.Timestamp(since)]
+    known = rows[rows["failed"].notna()]
+    newest = known["predicted_at"].max() if len(known) else None
+    batch = known[known["predicted_at"] == newest]
+    return ModelPerformance(
+        model=model,
+        since=since,
+        predictions=len(rows),
+        waiting=len(rows) - len(known),
+        cumulative=confusion(known["at_risk"], known["failed"]),
+        last_batch=confusion(batch["at_risk"], batch["failed"]),
+        last_batch_predicted_at=newest,
+    )
+
+
+def realized_performance(
+    predictions: pd.DataFrame, statuses: pd.DataFrame, deployed_at: dict[str, str]
+) -> list[ModelPerformance]:
+    """Each model's realized performance, newest prediction first. `deployed_at` maps a model to
+    the time of its latest deployment: its cumulative figures start there (a model deployed
+    again after a rollback starts afresh); a model not in it counts all its predictions."""
+    labelled = label(predictions, statuses)
+    order = labelled.groupby(MODEL)["predicted_at"].max().sort_values(ascending=False)
+    return [
+        _model_performance(model, labelled[labelled[MODEL] == model], deployed_at.get(model))
+        for model in order.index
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    description: str
+    shortfall: float | None = None  # test F1 minus realized F1
+
+
+def decay_verdict(
+    performance: ModelPerformance | None, test_f1: float, min_labelled: int, margin: float
+) -> Verdict:
+    """Whether the deployed model's realized F1, over at least `min_labelled` labelled
+    predictions, stays within `margin` of its test F1. Too few labels is no verdict, not an
+    alarm."""
+    if performance is None:
+        return Verdict(True, "no verdict: the deployed model has made no prediction yet")
+    labelled = performance.cumulative.labelled
+    if labelled < min_labelled:
+        return Verdict(
+            True,
+            f"no verdict yet: {labelled} of the {min_labelled} labelled predictions needed "
+            f"({performance.waiting} still wait for their status)",
+        )
+    realized = performance.cumulative.f1
+    if realized is None:
+        return Verdict(True, f"no failure and no alarm in {labelled} labelled predictions")
+    shortfall = test_f1 - realized
+    summary = (
+        f"realized F1 {realized:.2f} over {labelled} labelled predictions, test F1 "
+        f"{test_f1:.2f}: {shortfall:+.2f} below (allowed {margin:.2f})"
+    )
+    if shortfall > margin:
+        return Verdict(
+            False,
+            f"{summary}. Retrain (job train_ml_model) on the newest statuses, and check the "
+            "drift check on cleaned_readings for what changed",
+            shortfall,
+        )
+    return Verdict(True, summary, shortfall)

@@ -1,0 +1,112 @@
+"""Realized performance against a confusion matrix worked out by hand on a small log."""
+
+import pandas as pd
+import pytest
+
+from mlops_demo.core.performance import (
+    Confusion,
+    ModelPerformance,
+    decay_verdict,
+    realized_performance,
+)
+from mlops_demo.core.records import TARGET, UDI
+
+MORNING, NEXT_MORNING = "2026-11-02T07:00:00.000+00:00", "2026-11-03T07:00:00.000+00:00"
+
+
+def _log(rows: list[tuple[int, str, bool, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[UDI, "model", "at_risk", "predicted_at"])
+
+
+def _statuses(rows: list[tuple[int, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[UDI, TARGET])
+
+
+# Model a scored UDI 1-6 one morning and 7-10 the next; the statuses of 1-8 arrived, 2's twice,
+# plus one for UDI 99, which nobody scored.
+LOG = _log(
+    [
+        (1, "a", True, MORNING),  # failed: caught
+        (2, "a", True, MORNING),  # did not fail: false alarm
+        (3, "a", False, MORNING),  # failed: missed
+        (4, "a", False, MORNING),  # quiet
+        (5, "a", False, MORNING),  # quiet
+        (6, "a", True, MORNING),  # failed: caught
+        (7, "a", True, NEXT_MORNING),  # failed: caught
+        (8, "a", False, NEXT_MORNING),  # quiet
+        (9, "a", True, NEXT_MORNING),  # waits
+        (10, "a", False, NEXT_MORNING),  # waits
+    ]
+)
+STATUSES = _statuses(
+    [(1, 1), (2, 0), (2, 0), (3, 1), (4, 0), (5, 0), (6, 1), (7, 1), (8, 0), (99, 1)]
+)
+
+
+def test_cumulative_and_last_batch_against_a_hand_count():
+    [a] = realized_performance(LOG, STATUSES, {})
+    assert a.cumulative == Confusion(caught=3, missed=1, false_alarms=1, quiet=3)
+    assert (a.predictions, a.waiting, a.cumulative.labelled) == (10, 2, 8)
+    assert a.cumulative.precision == pytest.approx(3 / 4)
+    assert a.cumulative.recall == pytest.approx(3 / 4)
+    assert a.cumulative.f1 == pytest.approx(2 * 3 / (2 * 3 + 1 + 1))
+    # The newest batch with labels is the next morning's: 7 caught, 8 quiet, 9 and 10 wait.
+    assert a.last_batch == Confusion(caught=1, missed=0, false_alarms=0, quiet=1)
+    assert a.last_batch_predicted_at == NEXT_MORNING
+
+
+def test_a_status_that_arrives_later_labels_the_waiting_prediction():
+    later = pd.concat([STATUSES, _statuses([(9, 0), (10, 1)])])
+    [a] = realized_performance(LOG, later, {})
+    assert a.waiting == 0
+    assert a.cumulative == Confusion(caught=3, missed=2, false_alarms=2, quiet=3)
+    assert a.last_batch == Confusion(caught=1, missed=1, false_alarms=1, quiet=1)
+
+
+def test_statuses_that_label_nothing_change_nothing():
+    # A status for a reading that was never scored (it came before the scoring, or its UDI is
+    # unknown) and a status stored twice leave the figures as they were.
+    extra = pd.concat([STATUSES, _statuses([(99, 1), (100, 0), (1, 1)])])
+    assert realized_performance(LOG, extra, {}) == realized_performance(LOG, STATUSES, {})
+
+
+def test_cumulative_figures_start_at_the_latest_deployment():
+    log = pd.concat(
+        [LOG, _log([(11, "b", True, MORNING), (12, "b", False, MORNING)])], ignore_index=True
+    )
+    statuses = pd.concat([STATUSES, _statuses([(11, 1), (12, 1)])])
+    # a was deployed again between the two mornings: its first morning no longer counts.
+    a, b = realized_performance(log, statuses, {"a": "2026-11-02T12:00:00+00:00"})
+    assert (a.model, a.since, a.predictions) == ("a", "2026-11-02T12:00:00+00:00", 4)
+    assert a.cumulative == Confusion(caught=1, quiet=1)
+    assert (b.model, b.since) == ("b", None)
+    assert b.cumulative == Confusion(caught=1, missed=1)
+
+
+def test_nothing_to_catch_is_no_f1_rather_than_a_perfect_one():
+    quiet = Confusion(quiet=40)
+    assert (quiet.precision, quiet.recall, quiet.f1) == (None, None, None)
+
+
+def test_an_empty_log_gives_no_model():
+    assert realized_performance(_log([]), STATUSES, {}) == []
+
+
+def _performance(caught: int, missed: int, false_alarms: int, quiet: int, waiting: int = 0):
+    confusion = Confusion(caught, missed, false_alarms, quiet)
+    return ModelPerformance(
+        "a", None, confusion.labelled + waiting, waiting, confusion, confusion, None
+    )
+
+
+def test_decay_verdict_needs_enough_labels_then_compares_with_the_test_f1():
+    assert decay_verdict(None, 0.8, 100, 0.1).passed
+    few = decay_verdict(_performance(1, 9, 0, 50, waiting=30), 0.8, 100, 0.1)
+    assert few.passed and few.description.startswith("no verdict yet: 60 of the 100")
+    # F1 = 2·30 / (2·30 + 10 + 10) = 0.75: 0.05 below 0.8 holds, and 0.15 below 0.9 does not.
+    holding = decay_verdict(_performance(30, 10, 10, 950), 0.8, 100, 0.1)
+    assert holding.passed and holding.shortfall == pytest.approx(0.05)
+    decayed = decay_verdict(_performance(30, 10, 10, 950), 0.9, 100, 0.1)
+    assert not decayed.passed and decayed.shortfall == pytest.approx(0.15)
+    assert "Retrain (job train_ml_model)" in decayed.description
+    assert decay_verdict(_performance(0, 0, 0, 500), 0.8, 100, 0.1).passed

@@ -1,0 +1,149 @@
+"""Monitoring on both backends: realized performance as statuses arrive, the drift check in
+every readings ingestion, and the stopped sensor that retrains on either alarm."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+from helpers.runs import deploy_config, ingest, materialize, metadata, run_job
+
+from mlops_demo.core.performance import confusion
+from mlops_demo.core.records import TARGET, TORQUE, UDI
+from mlops_demo.core.registry import ModelRegistry
+from mlops_demo.core.simulator import iter_scenario, simulate
+from mlops_demo.definitions import defs
+from mlops_demo.defs.resources import StoreResource
+
+pytestmark = pytest.mark.broker
+PERFORMANCE = dg.AssetKey("deployed_model_performance")
+DRIFT_CHECK = "cleaned_readings_resemble_training_data"
+REALIZED_F1_CHECK = "deployed_model_performance_realized_f1_holds"
+RETRAIN_SENSOR = next(s for s in defs.sensors if s.name == "retrain_on_drift_or_decay_sensor")
+
+
+@pytest.fixture
+def records() -> list[dict]:
+    return simulate(4000)
+
+
+def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return evaluation
+
+
+def _ingest_readings(instance, broker_url, queues, readings) -> dg.AssetCheckEvaluation:
+    ingest(instance, broker_url, queues, readings=readings)
+    key = dg.AssetCheckKey(dg.AssetKey("cleaned_readings"), DRIFT_CHECK)
+    record = instance.get_latest_asset_check_evaluation_record(key)
+    return record.event.dagster_event.event_specific_data
+
+
+def _performance(instance) -> tuple[dict, dg.AssetCheckEvaluation]:
+    result = materialize(instance, "deployed_model_performance")
+    return metadata(result, "deployed_model_performance"), _check(result, REALIZED_F1_CHECK)
+
+
+def _expected(records: list[dict], udis: range) -> dict:
+    """The deployed model's confusion counts over `udis`, counted from the log and the truth."""
+    log = StoreResource().predictions().read_frame()
+    log = log[log[UDI].isin(udis)]
+    truth = pd.DataFrame(records)[[UDI, TARGET]]
+    joined = log.merge(truth, on=UDI)
+    counts = confusion(joined["at_risk"], joined[TARGET])
+    return {"caught": counts.caught, "missed": counts.missed, "false": counts.false_alarms}
+
+
+def _sensor_tick(instance, cursor: str | None):
+    with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+        result = RETRAIN_SENSOR(context)
+        return result, context.cursor
+
+
+def _deploy(instance, env) -> str:
+    run_job(instance, "train_ml_model")
+    materialize(instance, "production_model_candidates")
+    [entry] = ModelRegistry(env).entries()
+    materialize(instance, "deployed_model", deploy_config(entry.name))
+    return entry.name
+
+
+def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
+    env, backend_instance, broker_url, queues, records, monkeypatch
+):
+    instance = backend_instance
+    monkeypatch.setenv("MLOPS_MIN_LABELLED_PREDICTIONS", "400")
+    first = _ingest_readings(instance, broker_url, queues, records[:2000])
+    assert first.passed and first.description.startswith("no verdict: no model is deployed")
+    ingest(instance, broker_url, queues, statuses=records[:1500])
+    model = _deploy(instance, env)
+
+    # Readings 1501-2000 wait for their status: scored, and waiting in the performance.
+    scoring = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
+    # None refused is an empty list, not a row per reading (a pandas alignment trap, seen).
+    assert (scoring["num_refused"], scoring["refused"]) == (0, [])
+    scored = scoring["num_scored"]
+    assert scored == 500
+    waiting, check = _performance(instance)
+    assert (waiting["deployed_model"], waiting["waiting_predictions"]) == (model, scored)
+    assert waiting["labelled_predictions"] == 0
+    assert check.passed and check.description.startswith("no verdict yet: 0 of the 400")
+
+    # Their statuses arrive: every figure matches a count made from the log and the truth.
+    ingest(instance, broker_url, queues, statuses=records[1500:2000])
+    clean, check = _performance(instance)
+    expected = _expected(records, range(1501, 2001))
+    assert (clean["failures_caught"], clean["failures_missed"], clean["false_alarms"]) == (
+        expected["caught"],
+        expected["missed"],
+        expected["false"],
+    )
+    assert clean["labelled_predictions"] == scored and clean["waiting_predictions"] == 0
+    [row] = clean["models"].records
+    assert (row.data["model_name"], row.data["f1"]) == (model, clean["realized_f1"])
+    assert check.passed, check.description
+
+    # The torque sensors start reading low: the next ingestion's drift check names torque.
+    drifted = list(iter_scenario(iter(records[2000:3000]), "torque-sensor-drift"))
+    alarm = _ingest_readings(instance, broker_url, queues, drifted)
+    assert not alarm.passed and alarm.severity == dg.AssetCheckSeverity.WARN
+    assert alarm.metadata["drifted_features"].value == [TORQUE]
+    assert alarm.description.startswith("drifted: Torque [Nm] mean ")
+    # The stopped retrain sensor, once started, launches one training run for this alarm.
+    request, cursor = _sensor_tick(instance, None)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["mlops_demo/retrain_because"] == DRIFT_CHECK
+    assert isinstance(_sensor_tick(instance, cursor)[0], dg.SkipReason)
+    table = {r.data["feature"]: r.data for r in alarm.metadata["features"].value.records}
+    assert (
+        table[TORQUE]["drifted"] and table[TORQUE]["newest_mean"] < table[TORQUE]["training_mean"]
+    )
+
+    # Scored, then labelled: the realized F1 falls, and the check says by how much.
+    materialize(instance, "devices_at_risk")
+    ingest(instance, broker_url, queues, statuses=records[2000:3000])
+    decayed, check = _performance(instance)
+    assert decayed["last_batch_f1"] < clean["last_batch_f1"]
+    assert decayed["realized_f1"] < clean["realized_f1"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["shortfall"].value > check.metadata["allowed_margin"].value
+    assert "Retrain (job train_ml_model)" in check.description
+    request, _ = _sensor_tick(instance, cursor)
+    assert request.tags["mlops_demo/retrain_because"] == REALIZED_F1_CHECK
+
+
+def test_statuses_for_scored_readings_materialize_the_performance_by_itself(
+    env, instance, broker_url, queues, records
+):
+    # Automation is the instance's, not the store's: one backend is enough.
+    ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
+    _deploy(instance, env)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert tick.get_num_requested(PERFORMANCE) == 0  # devices_at_risk has not run yet
+    materialize(instance, "devices_at_risk")
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert tick.get_num_requested(PERFORMANCE) == 1
+    materialize(instance, "deployed_model_performance")
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert tick.get_num_requested(PERFORMANCE) == 0
+    ingest(instance, broker_url, queues, statuses=records[1000:1500])
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert tick.get_num_requested(PERFORMANCE) == 1
