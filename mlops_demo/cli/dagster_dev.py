@@ -253,12 +253,7 @@ class DagsterDev:
         data = self.graphql(
             "query($k: AssetKeyInput!, $after: String, $limit: Int) { assetOrError(assetKey: $k) "
             "{ ... on Asset { assetMaterializations(limit: $limit, afterTimestampMillis: $after) "
-            "{ runId timestamp metadataEntries { label __typename "
-            "... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } "
-            "... on TextMetadataEntry { text } ... on MarkdownMetadataEntry { mdStr } "
-            "... on JsonMetadataEntry { jsonString } ... on PathMetadataEntry { path } "
-            "... on TableMetadataEntry { table { records } } "
-            "... on BoolMetadataEntry { boolValue } } } } } }",
+            f"{{ runId timestamp {_METADATA_ENTRIES} }} }} }} }}",
             {"k": {"path": [asset]}, "after": str(int(after * 1000)), "limit": limit},
         )["assetOrError"]
         return [
@@ -269,6 +264,38 @@ class DagsterDev:
             }
             for event in data.get("assetMaterializations", [])
         ]
+
+    def check_evaluations(self, asset: str, check: str, after: float = 0.0) -> list[dict]:
+        """The check's evaluations stored after `after`, newest first: passed, severity,
+        description and metadata as a plain dict."""
+        executions = self.graphql(
+            "query($k: AssetKeyInput!, $c: String!) { assetCheckExecutions(assetKey: $k, "
+            "checkName: $c, limit: 5) { runId evaluation { timestamp success severity "
+            f"description {_METADATA_ENTRIES} }} }} }}",
+            {"k": {"path": [asset]}, "c": check},
+        )["assetCheckExecutions"]
+        return [
+            {
+                "run_id": execution["runId"],
+                "timestamp": evaluation["timestamp"],
+                "passed": evaluation["success"],
+                "severity": evaluation["severity"],
+                "description": evaluation["description"],
+                "metadata": dict(_values(evaluation["metadataEntries"])),
+            }
+            for execution in executions
+            if (evaluation := execution["evaluation"]) and evaluation["timestamp"] > after
+        ]
+
+
+_METADATA_ENTRIES = (
+    "metadataEntries { label __typename "
+    "... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } "
+    "... on TextMetadataEntry { text } ... on MarkdownMetadataEntry { mdStr } "
+    "... on JsonMetadataEntry { jsonString } ... on PathMetadataEntry { path } "
+    "... on TableMetadataEntry { table { records } } "
+    "... on BoolMetadataEntry { boolValue } }"
+)
 
 
 def _values(entries: list[dict]) -> Iterator[tuple[str, object]]:

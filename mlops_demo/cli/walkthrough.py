@@ -39,6 +39,10 @@ SENSORS = (
     "min_number_of_machine_statuses_sensor",
     "default_automation_condition_sensor",
 )
+STEPS = 9
+DRIFT_SCENARIO = "torque-sensor-drift"
+DRIFT_CHECK = "cleaned_readings_resemble_training_data"
+REALIZED_F1_CHECK = "deployed_model_performance_realized_f1_holds"
 FRESHNESS_TARGET_SECONDS = 10.0
 WAIT_SECONDS = 180.0
 _PUBLISH_KINDS = {READINGS.name: "readings", STATUSES.name: "statuses"}
@@ -65,7 +69,7 @@ class Walkthrough:
 
     @contextmanager
     def step(self, number: int, title: str):
-        self.say(f"\n[{number}/8] {title}")
+        self.say(f"\n[{number}/{STEPS}] {title}")
         started = time.monotonic()
         try:
             yield
@@ -103,25 +107,27 @@ class Walkthrough:
 
     # Acting ------------------------------------------------------------------------------
 
-    def _publish(self, stream: Stream, offset: int) -> float:
+    def _publish(self, stream: Stream, offset: int, scenario: str | None) -> float:
         """`mlops-demo publish` the next batch, as a user would; returns when it was published."""
         command = [sys.executable, "-m", "mlops_demo", "publish", _PUBLISH_KINDS[stream.name],
                    "-n", str(self.batch), "-o", str(offset)]  # fmt: skip
+        if scenario:
+            command += ["--scenario", scenario]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise StepFailed(result.stderr.strip().splitlines()[-1])
         self.say(f"  {result.stdout.strip()}")
         return time.time()
 
-    def publish_and_ingest(self, stream: Stream) -> int:
-        """Publish the next batch and wait for the sensor's run to store it; returns the store's
-        row count and records the data's freshness."""
+    def publish_and_ingest(self, stream: Stream, scenario: str | None = None) -> float:
+        """Publish the next batch and wait for the sensor's run to store it; returns when it was
+        stored, and records the data's freshness."""
         before = self._stored_udis(stream)
         queue = stream.queue(self.settings)
         waiting = broker.queue_depth(self.settings.broker_url, queue)
         if waiting:
             self.say(f"  note: queue {queue!r} already held {waiting} messages")
-        published_at = self._publish(stream, offset=max(before, default=0))
+        published_at = self._publish(stream, max(before, default=0), scenario)
         expected = len(before) + self.batch + waiting
         asset = _INGESTION[stream.name]
 
@@ -143,7 +149,7 @@ class Walkthrough:
             f"  the sensor ingested them: {asset} holds {rows} rows "
             f"({freshness:.1f} s after publishing)"
         )
-        return rows
+        return event["timestamp"]
 
     def train_and_wait_for_candidates(self) -> dict:
         run = self._run("train_ml_model")
@@ -216,6 +222,65 @@ class Walkthrough:
         )
         return second
 
+    # Monitoring --------------------------------------------------------------------------
+
+    def _performance_after(self, stored_at: float) -> dict:
+        """deployed_model_performance as the automation refreshes it once every scored reading
+        stored before `stored_at` has its status."""
+
+        def labelled():
+            event = self._newest("deployed_model_performance", after=stored_at - 1)
+            if event and event["metadata"].get("waiting_predictions") == 0:
+                return event["metadata"]
+            return None
+
+        meta = self._wait("deployed_model_performance to follow the statuses", labelled)
+        self.say(f"  deployed_model_performance of {meta['deployed_model']} (test F1 "
+                 f"{_score(meta['test_f1'])}): realized F1 {_score(meta['realized_f1'])} over "
+                 f"{meta['labelled_predictions']} labelled predictions, last batch "
+                 f"{_score(meta['last_batch_f1'])} over {meta['last_batch_labelled']}; caught "
+                 f"{meta['failures_caught']}, missed {meta['failures_missed']}, false alarms "
+                 f"{meta['false_alarms']}")  # fmt: skip
+        return meta
+
+    def _drift_check_after(self, stored_at: float) -> dict:
+        evaluation = self._wait(
+            "the drift check of the ingestion run",
+            lambda: next(iter(self.dev.check_evaluations(
+                "cleaned_readings", DRIFT_CHECK, after=stored_at - 60)), None),
+        )  # fmt: skip
+        self.say(f"  {DRIFT_CHECK}: {'passed' if evaluation['passed'] else 'WARNING'}: "
+                 f"{evaluation['description']}")  # fmt: skip
+        table = pd.DataFrame(evaluation["metadata"].get("features", []))
+        for line in table.to_string(index=False).splitlines() if len(table) else []:
+            self.say("    " + line)
+        return evaluation
+
+    def drift_and_realized_performance(self) -> dict:
+        """The statuses of the scored readings; a model trained on all of it; then readings
+        from drifting torque sensors and their statuses: the drift check fires, and the new
+        model's realized performance falls short of its test score."""
+        before = self._performance_after(self.publish_and_ingest(STATUSES))
+        retrained = self.retrain_through_the_gate()
+        stored_at = self.publish_and_ingest(READINGS, scenario=DRIFT_SCENARIO)
+        drift = self._drift_check_after(stored_at)
+        if drift["passed"]:
+            raise StepFailed(f"the drift check did not flag the {DRIFT_SCENARIO} readings")
+        self._wait(
+            "devices_at_risk to score the drifted readings",
+            lambda: self._newest("devices_at_risk", after=stored_at - 1),
+        )
+        after = self._performance_after(self.publish_and_ingest(STATUSES))
+        verdict = self._wait(
+            "the realized-F1 check",
+            lambda: next(iter(self.dev.check_evaluations(
+                "deployed_model_performance", REALIZED_F1_CHECK, after=stored_at)), None),
+        )  # fmt: skip
+        self.say(f"  {REALIZED_F1_CHECK}: {'passed' if verdict['passed'] else 'WARNING'}: "
+                 f"{verdict['description']}")  # fmt: skip
+        return {"before": before, "model": retrained["new_model"], "drift": drift,
+                "after": after, "verdict": verdict}  # fmt: skip
+
     # The walkthrough ---------------------------------------------------------------------
 
     def run(self, keep_running: bool) -> None:
@@ -252,7 +317,9 @@ class Walkthrough:
             self.deploy_and_wait_for_devices_at_risk(
                 "previous", expected_model=first["recommended_model"]
             )
-        with self.step(8, "finish"):
+        with self.step(8, "retrain on every status; then the torque sensors drift"):
+            self.drift_and_realized_performance()
+        with self.step(9, "finish"):
             if keep_running:
                 self.say(f"  dagster dev keeps running at {self.dev.url} "
                          f"(stop it with: kill -TERM -{self.dev.process_group})")  # fmt: skip
@@ -279,6 +346,11 @@ class Walkthrough:
         return "\n".join(lines)
 
 
+def _score(value: float | None) -> str:
+    # An undefined score (nothing to catch) is NaN in metadata, and null through GraphQL.
+    return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
 UI_GUIDE = """
 Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
   - Automation: the two queue sensors and default_automation_condition_sensor, with their ticks
@@ -288,6 +360,10 @@ Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
     retired), the gate's reason and the Launchpad config to deploy one
   - deployed_model: deploy with model_name, roll back with model_name: previous; its Checks tab
   - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest
+  - deployed_model_performance > Plots: realized F1, precision and recall as statuses arrive;
+    its Checks tab: whether the realized F1 holds up against the test F1
+  - cleaned_readings > Checks: cleaned_readings_resemble_training_data, the drift table
+  - Automation: retrain_on_drift_or_decay_sensor (stopped) closes the loop when started
   - Runs: every ingestion, training and deployment run this walkthrough made"""
 
 

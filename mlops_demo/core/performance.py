@@ -60,7 +60,7 @@ def confusion(predicted: pd.Series, actual: pd.Series) -> Confusion:
 @dataclass(frozen=True)
 class ModelPerformance:
     model: str
-    since: str | None  # the deployment the cumulative figures start at; None: all predictions
+    since: str | None  # when it was first deployed, if the registry knows
     predictions: int
     waiting: int  # predictions whose status has not arrived yet
     cumulative: Confusion
@@ -77,8 +77,6 @@ def label(predictions: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
 
 
 def _model_performance(model: str, rows: pd.DataFrame, since: str | None) -> ModelPerformance:
-    if since is not None:
-        rows = rows[pd.to_datetime(rows["predicted_at"]) >= pd.Timestamp(since)]
     known = rows[rows["failed"].notna()]
     newest = known["predicted_at"].max() if len(known) else None
     batch = known[known["predicted_at"] == newest]
@@ -96,9 +94,10 @@ def _model_performance(model: str, rows: pd.DataFrame, since: str | None) -> Mod
 def realized_performance(
     predictions: pd.DataFrame, statuses: pd.DataFrame, deployed_at: dict[str, str]
 ) -> list[ModelPerformance]:
-    """Each model's realized performance, newest prediction first. `deployed_at` maps a model to
-    the time of its latest deployment: its cumulative figures start there (a model deployed
-    again after a rollback starts afresh); a model not in it counts all its predictions."""
+    """Each model's realized performance, newest prediction first. Cumulative figures cover
+    every prediction the model made: it predicts only while deployed, and the log keeps each
+    reading's first prediction by a model, so a model deployed again after a rollback goes on
+    from its earlier record. `deployed_at` gives each model's first deployment, for display."""
     labelled = label(predictions, statuses)
     order = labelled.groupby(MODEL)["predicted_at"].max().sort_values(ascending=False)
     return [

@@ -16,7 +16,7 @@ NAN = float("nan")
 PERFORMANCE_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("model_name", "string"),
-        dg.TableColumn("since", "string", description="its latest deployment"),
+        dg.TableColumn("since", "string", description="its first deployment"),
         dg.TableColumn("predictions", "int"),
         dg.TableColumn("waiting", "int", description="predictions whose status has not arrived"),
         dg.TableColumn("failures_caught", "int"),
@@ -74,9 +74,11 @@ def _performance_row(performance: ModelPerformance) -> dg.TableRecord:
     )
 
 
-def _latest_deployments(registry: ModelRegistry) -> dict[str, str]:
-    """When each model was last deployed (a rollback to it counts)."""
-    return {deployment.model: deployment.deployed_at for deployment in registry.history()}
+def _first_deployments(registry: ModelRegistry) -> dict[str, str]:
+    first: dict[str, str] = {}
+    for deployment in registry.history():
+        first.setdefault(deployment.model, deployment.deployed_at)
+    return first
 
 
 def _champion_metadata(performance: ModelPerformance | None) -> dict:
@@ -132,7 +134,7 @@ def deployed_model_performance(
 ) -> dg.MaterializeResult:
     """Each deployed model's predictions against the statuses that arrived since: precision,
     recall and F1 on failures, failures caught and missed, false alarms, and the predictions
-    still waiting, cumulative since its latest deployment and for the newest labelled scoring
+    still waiting, cumulative since it was deployed and for the newest labelled scoring
     batch. Runs by itself when statuses or predictions arrive; the Plots tab charts the deployed
     model's figures."""
     registry = model_registry.open()
@@ -140,7 +142,7 @@ def deployed_model_performance(
     everyone = realized_performance(
         store.predictions().read_frame(),
         store.open(STATUSES).read_frame((UDI, TARGET)),
-        _latest_deployments(registry),
+        _first_deployments(registry),
     )
     current = next((p for p in everyone if champion and p.model == champion.name), None)
     test_f1 = champion.metrics["f1"] if champion else NAN

@@ -65,30 +65,49 @@ def _automated_materializations(instance: dg.DagsterInstance, asset: str) -> lis
 
 
 def _assert_the_loop_ran(output: str, env, instance: dg.DagsterInstance) -> None:
-    assert sorted(stored_udis(READINGS)) == list(range(1, 1501))
-    assert sorted(stored_udis(STATUSES)) == list(range(1, 1001))
+    assert sorted(stored_udis(READINGS)) == list(range(1, 2001))
+    assert sorted(stored_udis(STATUSES)) == list(range(1, 2001))
     assert "joined_cleaned_readings_and_statuses: num_matches = 500" in output
-    assert "production_model_candidates materialized by itself (1 candidates)" in output
-    assert "production_model_candidates materialized by itself (2 candidates)" in output
+    for count in (1, 2, 3):
+        assert f"production_model_candidates materialized by itself ({count} candidates)" in output
     registry = ModelRegistry(env)
-    first, second = registry.entries()
+    first, second, third = registry.entries()
     status = registry.statuses()[second.name]
     assert f"the gate: {second.name} is " in output and second.gate.reason in output
-    # After the retrain's deployment (forced when the gate rejected it) and the rollback:
-    assert registry.deployed_name() == first.name and status == "retired"
+    # The retrain's deployment (forced when the gate rejected it), the rollback, and the model
+    # trained on every status before the drift:
+    assert registry.deployed_name() == third.name and status == "retired"
     history = registry.history()
     assert [(d.model, d.rollback) for d in history] == [
         (first.name, False),
         (second.name, False),
         (first.name, True),
+        (third.name, False),
     ]
     assert history[1].forced == (not second.gate.passed)
     assert f"model_name: {first.name}" in output and f"model_name: {second.name}" in output
     assert "model_name: previous" in output
     assert "Freshness (target under 10 s)" in output
-    assert len(_automated_materializations(instance, "production_model_candidates")) == 2
+    assert len(_automated_materializations(instance, "production_model_candidates")) == 3
     # One refresh at least for each deployment and the rollback; new data adds more.
-    assert len(_automated_materializations(instance, "devices_at_risk")) >= 3
+    assert len(_automated_materializations(instance, "devices_at_risk")) >= 4
+    _assert_monitoring_reacted_to_the_drift(output, third.name, instance)
+
+
+def _assert_monitoring_reacted_to_the_drift(output: str, model: str, instance) -> None:
+    assert "cleaned_readings_resemble_training_data: WARNING: drifted: Torque [Nm] mean" in output
+    drift = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey("cleaned_readings"), "cleaned_readings_resemble_training_data")
+    ).event.dagster_event.event_specific_data
+    assert drift.metadata["drifted_features"].value == ["Torque [Nm]"]
+    newest = instance.fetch_materializations(
+        dg.AssetKey("deployed_model_performance"), limit=1
+    ).records[0]
+    performance = {k: v.value for k, v in newest.asset_materialization.metadata.items()}
+    assert (performance["deployed_model"], performance["labelled_predictions"]) == (model, 500)
+    assert performance["realized_f1"] < performance["test_f1"]
+    assert f"deployed_model_performance of {model} (test F1 " in output
+    assert len(_automated_materializations(instance, "deployed_model_performance")) >= 2
 
 
 def _assert_new_readings_refresh_devices_at_risk(instance: dg.DagsterInstance) -> None:
@@ -96,7 +115,7 @@ def _assert_new_readings_refresh_devices_at_risk(instance: dg.DagsterInstance) -
     before = len(_automated_materializations(instance, "devices_at_risk"))
     published = subprocess.run(
         [sys.executable, str(REPO_ROOT / "sensor_data" / "publish_sensor_readings.py"),
-         "-n", "500", "-o", "1500"],
+         "-n", "500", "-o", "2000"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert published.returncode == 0, published.stderr
@@ -106,8 +125,8 @@ def _assert_new_readings_refresh_devices_at_risk(instance: dg.DagsterInstance) -
         time.sleep(1)
     newest = instance.fetch_materializations(dg.AssetKey("devices_at_risk"), limit=1).records[0]
     at_risk = newest.asset_materialization.metadata["devices_at_risk"].value
-    assert set(at_risk) <= set(range(1001, 2001))
-    assert newest.asset_materialization.metadata["num_unknown"].value == 1000
+    assert set(at_risk) <= set(range(2001, 2501))
+    assert newest.asset_materialization.metadata["num_unknown"].value == 500
 
 
 def _reset(home) -> subprocess.CompletedProcess:

@@ -70,17 +70,17 @@ def test_statuses_that_label_nothing_change_nothing():
     assert realized_performance(LOG, extra, {}) == realized_performance(LOG, STATUSES, {})
 
 
-def test_cumulative_figures_start_at_the_latest_deployment():
+def test_each_model_is_counted_apart_newest_first():
     log = pd.concat(
-        [LOG, _log([(11, "b", True, MORNING), (12, "b", False, MORNING)])], ignore_index=True
-    )
+        [LOG, _log([(11, "b", True, NEXT_MORNING), (12, "b", False, NEXT_MORNING)])],
+        ignore_index=True,
+    ).assign(predicted_at=lambda f: f["predicted_at"].where(f["model"] == "b", MORNING))
     statuses = pd.concat([STATUSES, _statuses([(11, 1), (12, 1)])])
-    # a was deployed again between the two mornings: its first morning no longer counts.
-    a, b = realized_performance(log, statuses, {"a": "2026-11-02T12:00:00+00:00"})
-    assert (a.model, a.since, a.predictions) == ("a", "2026-11-02T12:00:00+00:00", 4)
-    assert a.cumulative == Confusion(caught=1, quiet=1)
-    assert (b.model, b.since) == ("b", None)
-    assert b.cumulative == Confusion(caught=1, missed=1)
+    b, a = realized_performance(log, statuses, {"a": "2026-11-01T12:00:00+00:00"})
+    assert (b.model, b.since, b.cumulative) == ("b", None, Confusion(caught=1, missed=1))
+    assert (a.model, a.since) == ("a", "2026-11-01T12:00:00+00:00")
+    assert a.cumulative == Confusion(caught=3, missed=1, false_alarms=1, quiet=3)
+    assert a.last_batch == a.cumulative  # all of a's predictions are one batch now
 
 
 def test_nothing_to_catch_is_no_f1_rather_than_a_perfect_one():
