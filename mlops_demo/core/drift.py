@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlops_demo.core.records import PRODUCT_TYPES, TYPE, UDI
+from mlops_demo.core.records import PRODUCT_TYPES, TYPE
 
 PSI_BINS = 10
 # An empty bin would make the PSI infinite; a share this small stands in for it.
@@ -32,8 +32,8 @@ class DriftThresholds:
     p_value: float = 0.01  # below this the difference is taken as real
     psi: float = 0.2  # at or above this it is taken as large (the customary "major shift")
     min_readings: int = 100  # fewer new or reference readings than this: no verdict
-    window: int = 500  # the newest readings compared
-    reference_rows: int = 50_000  # at most this many training readings, the newest
+    window: int = 500  # the newest readings after the training data are compared ...
+    reference_rows: int = 50_000  # ... with at most this many training readings, the newest
 
 
 @dataclass(frozen=True)
@@ -56,19 +56,6 @@ class FeatureDrift:
             f"{self.feature} mean {self.reference_mean:.1f} -> {self.newest_mean:.1f} "
             f"({change:+.1f}; PSI {self.psi:.2f}, p={self.p_value:.1g})"
         )
-
-
-def samples(
-    readings: pd.DataFrame, trained_through_udi: int, thresholds: DriftThresholds
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The reference (what the model trained on, the newest `reference_rows`) and the newest
-    `window` readings after it, each in UDI order."""
-    ordered = readings.sort_values(UDI, kind="stable")
-    trained = ordered[UDI] <= trained_through_udi
-    return (
-        ordered[trained].tail(thresholds.reference_rows),
-        ordered[~trained].tail(thresholds.window),
-    )
 
 
 def skip_reason(reference: pd.DataFrame, newest: pd.DataFrame, minimum: int) -> str | None:

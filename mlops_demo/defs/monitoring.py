@@ -139,11 +139,14 @@ def deployed_model_performance(
     model's figures."""
     registry = model_registry.open()
     champion = registry.champion()
-    everyone = realized_performance(
-        store.predictions().read_frame(),
-        store.open(STATUSES).read_frame((UDI, TARGET)),
-        _first_deployments(registry),
+    log = store.predictions().read_frame()
+    # Only the statuses that can label a prediction: a store holds millions.
+    statuses = store.open(STATUSES).read_range(
+        (UDI, TARGET),
+        first_udi=int(log[UDI].min()) if len(log) else 0,
+        last_udi=int(log[UDI].max()) if len(log) else -1,
     )
+    everyone = realized_performance(log, statuses, _first_deployments(registry))
     current = next((p for p in everyone if champion and p.model == champion.name), None)
     test_f1 = champion.metrics["f1"] if champion else NAN
     return dg.MaterializeResult(
@@ -216,8 +219,13 @@ def cleaned_readings_resemble_training_data(
     if champion is None:
         return _no_verdict("no model is deployed, so there is no training data to compare with")
     thresholds = _thresholds(get_settings())
-    readings = store.open(READINGS).read_frame(READING_FIELDS)
-    reference, newest = drift.samples(readings, champion.trained_through_udi, thresholds)
+    readings, trained_through = store.open(READINGS), champion.trained_through_udi
+    reference = readings.read_range(
+        READING_FIELDS, last_udi=trained_through, newest=thresholds.reference_rows
+    )
+    newest = readings.read_range(
+        READING_FIELDS, first_udi=trained_through + 1, newest=thresholds.window
+    )
     reason = drift.skip_reason(reference, newest, thresholds.min_readings)
     if reason:
         return _no_verdict(reason)

@@ -70,13 +70,6 @@ def test_the_temperatures_are_counted_at_their_effective_sample_size(plant):
     assert drift.autocorrelation_time(rng.normal(size=5000)) < 1.3
 
 
-def test_samples_split_at_the_training_data_whatever_the_arrival_order(plant):
-    shuffled = plant.iloc[:3000].sample(frac=1, random_state=1)
-    reference, newest = drift.samples(shuffled, 1000, drift.DriftThresholds(window=500))
-    assert list(reference[UDI]) == list(range(1, 1001))
-    assert list(newest[UDI]) == list(range(2501, 3001))
-
-
 def test_too_few_readings_on_either_side_is_no_verdict(plant):
     small, large = plant.iloc[:50], plant.iloc[:500]
     assert drift.skip_reason(small, large, 100) == (

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlops_demo.core.cleaning import clean
@@ -141,6 +142,31 @@ class JsonlStore:
 
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
         return read_records(self.path, columns)
+
+    def read_range(
+        self,
+        columns: tuple[str, ...],
+        first_udi: int | None = None,
+        last_udi: int | None = None,
+        newest: int | None = None,
+    ) -> pd.DataFrame:
+        # Each line's UDI is read from its first bytes; only the chosen lines are parsed.
+        try:
+            lines = complete_lines(self.path.read_bytes()).splitlines()
+        except FileNotFoundError:
+            lines = []
+        udis = np.fromiter(map(_udi_of_line, lines), dtype=np.int64, count=len(lines))
+        inside = np.ones(len(lines), dtype=bool)
+        if first_udi is not None:
+            inside &= udis >= first_udi
+        if last_udi is not None:
+            inside &= udis <= last_udi
+        chosen = np.flatnonzero(inside)
+        chosen = chosen[np.argsort(udis[chosen], kind="stable")]
+        if newest is not None:
+            chosen = chosen[len(chosen) - newest :] if newest else chosen[:0]
+        records = [json.loads(lines[i]) for i in chosen]
+        return pd.DataFrame.from_records(records, columns=list(columns))
 
     def quarantined(self) -> list[dict]:
         try:

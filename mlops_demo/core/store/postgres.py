@@ -119,6 +119,29 @@ class PostgresStore:
             rows = [json.loads(record) for (record,) in cursor]
         return pd.DataFrame.from_records(rows, columns=list(columns))
 
+    def read_range(
+        self,
+        columns: tuple[str, ...],
+        first_udi: int | None = None,
+        last_udi: int | None = None,
+        newest: int | None = None,
+    ) -> pd.DataFrame:
+        self.create()
+        query = sql.SQL(
+            "SELECT record FROM (SELECT udi, record FROM {records} "
+            "WHERE udi >= %(first)s AND udi <= %(last)s ORDER BY udi DESC LIMIT %(newest)s) AS r "
+            "ORDER BY udi"
+        ).format(**self._names())
+        bounds = {
+            "first": first_udi if first_udi is not None else -(2**63),
+            "last": last_udi if last_udi is not None else 2**63 - 1,
+            "newest": newest,  # NULL: no limit
+        }
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(query, bounds)
+            rows = [json.loads(record) for (record,) in cursor]
+        return pd.DataFrame.from_records(rows, columns=list(columns))
+
     def quarantined(self) -> list[dict]:
         self.create()
         with connect(self.url) as connection, connection.cursor() as cursor:

@@ -60,6 +60,17 @@ class Store(Protocol):
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
         """Every stored record, in UDI order for PostgreSQL and arrival order for JSONL."""
 
+    def read_range(
+        self,
+        columns: tuple[str, ...],
+        first_udi: int | None = None,
+        last_udi: int | None = None,
+        newest: int | None = None,
+    ) -> pd.DataFrame:
+        """The records with first_udi <= UDI <= last_udi (either bound may be open), only the
+        `newest` (highest UDIs) when given, in UDI order: what monitoring reads from a store of
+        millions without parsing every record."""
+
     def quarantined(self) -> list[dict]: ...
 
 

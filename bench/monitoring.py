@@ -1,0 +1,132 @@
+"""Monitoring at scale: realized performance and drift on a large store and prediction log.
+
+    .venv/bin/python bench/monitoring.py [--rows 1000000] [--predictions 100000]
+
+Builds a JSONL store of `--rows` readings and as many statuses, and a prediction log of
+`--predictions` verdicts for the newest readings. Then, each in a fresh process so its peak RSS
+is its own, it times what the asset and the check do: `deployed_model_performance` reads the log
+and the statuses in its UDI range, labels and counts; `cleaned_readings_resemble_training_data`
+reads the training readings and the newest window by UDI range and compares six features. The
+baseline reads the same files with pandas' own JSON-lines reader, the fastest reader installed,
+and computes nothing: what a monitor that parses the files must pay before its first sum.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import peak_rss_mb
+
+from mlops_demo.core.records import reading_of, status_of
+from mlops_demo.core.simulator import iter_records
+from mlops_demo.core.store.protocol import canonical_line
+
+# What each computation reads: its baseline reads the same files and computes nothing.
+FILES = {"performance": ("predictions.jsonl", "statuses.jsonl"), "drift": ("readings.jsonl",)}
+
+
+def _store(directory: Path, name: str):
+    from mlops_demo.core.store.jsonl import JsonlStore
+
+    return JsonlStore(directory / name, directory / f"quarantine-{name}")
+
+
+def _child(directory: Path, phase: str, trained_through: int) -> dict:
+    import pandas as pd
+
+    from mlops_demo.core import drift
+    from mlops_demo.core.modelling import FEATURE_COLUMNS
+    from mlops_demo.core.performance import realized_performance
+    from mlops_demo.core.records import READING_FIELDS, TARGET, UDI
+    from mlops_demo.core.store.predictions import JsonlPredictionLog
+
+    started = time.perf_counter()
+    if phase.endswith(":baseline"):
+        for name in FILES[phase.split(":")[0]]:
+            pd.read_json(directory / name, lines=True)
+    elif phase == "performance":
+        log = JsonlPredictionLog(directory / "predictions.jsonl").read_frame()
+        statuses = _store(directory, "statuses.jsonl").read_range(
+            (UDI, TARGET), first_udi=int(log[UDI].min()), last_udi=int(log[UDI].max())
+        )
+        realized_performance(log, statuses, {})
+    else:
+        readings, thresholds = _store(directory, "readings.jsonl"), drift.DriftThresholds()
+        reference = readings.read_range(
+            READING_FIELDS, last_udi=trained_through, newest=thresholds.reference_rows
+        )
+        newest = readings.read_range(
+            READING_FIELDS, first_udi=trained_through + 1, newest=thresholds.window
+        )
+        drift.compare(reference, newest, FEATURE_COLUMNS, thresholds)
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+
+
+def _verdict(udi: int, rng: np.random.Generator) -> dict:
+    # One scoring batch a day of 500 readings, as the walkthrough's sensors deliver them.
+    day = udi // 500
+    return {
+        "UDI": udi,
+        "model": "trained-models/model-bench.pickle",
+        "failure_probability": float(rng.random()),
+        "at_risk": bool(rng.random() < 0.04),
+        "predicted_at": f"2026-{1 + day // 28 % 12:02d}-{1 + day % 28:02d}T07:00:00.000+00:00",
+    }
+
+
+def _build(directory: Path, rows: int, predictions: int) -> float:
+    started = time.perf_counter()
+    records = iter_records()
+    rng = np.random.default_rng(0)
+    with (
+        open(directory / "readings.jsonl", "wb") as readings,
+        open(directory / "statuses.jsonl", "wb") as statuses,
+        open(directory / "predictions.jsonl", "wb") as log,
+    ):
+        for udi in range(1, rows + 1):
+            record = next(records)
+            readings.write(canonical_line(reading_of(record)) + b"\n")
+            statuses.write(canonical_line(status_of(record)) + b"\n")
+            if udi > rows - predictions:
+                log.write(json.dumps(_verdict(udi, rng)).encode() + b"\n")
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(_child(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))))
+        return 0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--predictions", type=int, default=100_000)
+    args = parser.parse_args()
+    trained_through = args.rows - args.predictions
+    with tempfile.TemporaryDirectory() as tmp:
+        built = _build(Path(tmp), args.rows, args.predictions)
+        print(f"store of {args.rows:,} readings and statuses, log of {args.predictions:,} "
+              f"predictions, built in {built:.0f} s")  # fmt: skip
+        for computation in FILES:
+            ours, baseline = (_run(tmp, phase, trained_through)
+                              for phase in (computation, f"{computation}:baseline"))  # fmt: skip
+            print(f"{computation:<12} {ours['seconds']:6.2f} s, peak {ours['peak_rss_mb']:.0f} MB; "
+                  f"pandas reading {', '.join(FILES[computation])}: {baseline['seconds']:.2f} s, "
+                  f"peak {baseline['peak_rss_mb']:.0f} MB "
+                  f"({ours['seconds'] / baseline['seconds']:.2f}x its time)")  # fmt: skip
+    return 0
+
+
+def _run(directory: str, phase: str, trained_through: int) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", directory, phase, str(trained_through)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""What both stores answer alike: the UDI-range reads monitoring uses on large stores."""
+
+import json
+import uuid
+
+import pytest
+from helpers.postgres import POSTGRES_URL
+
+from mlops_demo.core.cleaning import validate_reading
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
+from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.postgres import PostgresStore
+
+
+@pytest.fixture(params=["jsonl", "postgres"])
+def store(request, tmp_path):
+    if request.param == "jsonl":
+        yield JsonlStore(tmp_path / "store.jsonl", tmp_path / "quarantine.jsonl")
+        return
+    request.getfixturevalue("postgres_available")
+    store = PostgresStore(POSTGRES_URL, f"test_{uuid.uuid4().hex[:10]}", "readings", "quarantine")
+    yield store
+    store.drop()
+
+
+def test_range_reads_select_by_udi_and_keep_the_newest_in_udi_order(
+    store, tmp_path, sample_records
+):
+    assert store.read_range(READING_FIELDS, newest=5).empty  # nothing stored yet
+    landing = LandingArea(tmp_path / "landing")
+    # Out of order on arrival: 501-1000 first, then 1-500.
+    for part in (sample_records[500:1000], sample_records[:500]):
+        landing.land([json.dumps(reading_of(r)).encode() for r in part])
+    store.ingest(landing, validate_reading)
+
+    def udis(**bounds) -> list[int]:
+        frame = store.read_range(READING_FIELDS, **bounds)
+        assert list(frame.columns) == list(READING_FIELDS)
+        return frame[UDI].tolist()
+
+    assert udis() == list(range(1, 1001))
+    assert udis(first_udi=990) == list(range(990, 1001))
+    assert udis(last_udi=10) == list(range(1, 11))
+    assert udis(last_udi=600, newest=150) == list(range(451, 601))
+    assert udis(first_udi=401, last_udi=700, newest=1000) == list(range(401, 701))
+    assert udis(first_udi=2000) == []
+    assert udis(newest=0) == []
+    whole = store.read_frame(READING_FIELDS).sort_values(UDI).reset_index(drop=True)
+    assert store.read_range(READING_FIELDS).equals(whole)
