@@ -9,22 +9,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_curve,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from mlops_demo.core.records import (
     AIR_TEMPERATURE,
@@ -39,6 +27,13 @@ from mlops_demo.core.records import (
     TYPE,
     UDI,
 )
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn is imported inside the functions that train or evaluate: it takes about a second,
+# and every run imports this module (the registry's entries are TrainingSummary), while only
+# training needs it. Scoring a loaded model calls the model's own methods.
 
 ID_COLUMN = UDI
 LABEL_COLUMN = TARGET
@@ -63,37 +58,6 @@ def physics_features(readings: pd.DataFrame) -> pd.DataFrame:
     return features
 
 
-class OutOfBagThreshold(ClassifierMixin, BaseEstimator):
-    """A random forest whose decision threshold is tuned for the failure class's F1.
-
-    Failures are about 3 % of days, so the 0.5 threshold is not the best one. The threshold is
-    picked on the forest's out-of-bag predictions, which costs no extra fit.
-    """
-
-    def __init__(self, forest: RandomForestClassifier):
-        self.forest = forest
-
-    def fit(self, X, y):
-        self.forest_ = clone(self.forest).set_params(oob_score=True).fit(X, y)
-        self.classes_ = self.forest_.classes_
-        self.threshold_ = _best_f1_threshold(
-            np.asarray(y), np.nan_to_num(self.forest_.oob_decision_function_[:, 1])
-        )
-        return self
-
-    def predict_proba(self, X):
-        return self.forest_.predict_proba(X)
-
-    def predict(self, X):
-        return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
-
-
-def _best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
-    precision, recall, thresholds = precision_recall_curve(y, scores)
-    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
-    return float(thresholds[int(np.argmax(f1))]) if len(thresholds) else 0.5
-
-
 @dataclass(frozen=True)
 class Hyperparameters:
     """The random forest's hyperparameters; the decision threshold is tuned during training."""
@@ -104,6 +68,12 @@ class Hyperparameters:
 
 
 def build_pipeline(params: Hyperparameters) -> Pipeline:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mlops_demo.core.forest import OutOfBagThreshold
+
     forest = RandomForestClassifier(**asdict(params), n_jobs=-1)
     return Pipeline(
         [
@@ -236,6 +206,15 @@ def outside_signature(readings: pd.DataFrame, signature: dict[str, dict]) -> pd.
 
 def evaluate(model, frame: pd.DataFrame) -> tuple[dict[str, float], list[list[int]]]:
     """Failure-class scores on a labelled frame, and the confusion matrix [[TN, FP], [FN, TP]]."""
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
     if frame.empty:
         return {}, [[0, 0], [0, 0]]
     truth = frame[LABEL_COLUMN].astype(int)
@@ -280,3 +259,12 @@ def score(model, readings: pd.DataFrame) -> pd.DataFrame:
 def without_status(readings: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
     """The readings whose outcome is still unknown: no status has arrived for their UDI."""
     return readings[~readings[ID_COLUMN].isin(statuses[ID_COLUMN])].reset_index(drop=True)
+
+
+def __getattr__(name: str):
+    # Models pickled before the classifier moved to core/forest.py name it in this module.
+    if name == "OutOfBagThreshold":
+        from mlops_demo.core.forest import OutOfBagThreshold
+
+        return OutOfBagThreshold
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
