@@ -152,8 +152,8 @@ def test_resources_are_the_broker_the_store_the_registry_and_the_safe_io_manager
 
 
 def _cli(command: list[str], cwd) -> subprocess.CompletedProcess:
-    # A shell sets PWD; the .env files build DAGSTER_HOME from it.
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PWD": str(cwd)}
+    # As a program without a shell starts it: no PWD, no DAGSTER_HOME (the .env files give it).
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -4,6 +4,7 @@ import click
 
 from mlops_demo.cli.dev import dev
 from mlops_demo.cli.ensure_broker import ensure_broker_command
+from mlops_demo.cli.env_files import write_env_files
 from mlops_demo.cli.publish import publish
 from mlops_demo.cli.reset import reset
 from mlops_demo.cli.walkthrough import walkthrough
@@ -21,6 +22,7 @@ def main() -> None:
       mlops-demo publish readings --interactive
       mlops-demo <command> --help
     """
+    write_env_files()
 
 
 for command in (walkthrough, dev, reset, ensure_broker_command, publish):
