@@ -1,12 +1,16 @@
 """Ingestion throughput and peak memory: the real ingestion job against a raw pika loop.
 
-    .venv/bin/python bench/ingest.py [--sizes 10000 100000]
+    .venv/bin/python bench/ingest.py [--sizes 10000 100000] [--bodies good|huge|bad]
 
 For each size, the same reading bodies are queued twice on private queues of the same broker:
 one queue is drained by `get_all_readings_job` (queue -> landing batch -> validated, deduplicated
 JSONL store, all fsync'd before acks), the other by a raw pika consumer with prefetch 1000 that
 appends bodies to a file and fsyncs and acks every 1,000. Each side runs in a fresh process so
 its peak RSS is its own. Setup publishing is not timed.
+
+`--bodies huge` replaces ten of the readings with 10 MB bodies, which the job quarantines by
+their first 64 KiB; `--bodies bad` makes every body a distinct invalid reading (half not JSON,
+half a reading whose torque is text), all quarantined. The raw loop appends whatever it gets.
 """
 
 import argparse
@@ -31,6 +35,23 @@ from _common import (
 )
 
 RAW_BATCH = 1000
+HUGE_BODIES, HUGE_BYTES = 10, 10 * 1024 * 1024
+
+
+def bodies_of(kind: str, n: int) -> list[bytes]:
+    if kind == "bad":
+        return [
+            f"not json {i}".encode()
+            if i % 2
+            else json.dumps({"UDI": i + 1, "Torque [Nm]": f"t{i}"}).encode()
+            for i in range(n)
+        ]
+    bodies = reading_bodies(n)
+    if kind == "huge":
+        step = max(1, n // HUGE_BODIES)
+        for i in range(0, step * HUGE_BODIES, step):
+            bodies[i] = b'{"UDI": %d, "padding": "' % (i + 1) + b"x" * HUGE_BYTES + b'"}'
+    return bodies
 
 
 def _raw_child(url: str, queue: str, out: Path) -> dict:
@@ -149,6 +170,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--consumers", type=int, help="compare N consumers on PostgreSQL instead")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--bodies", choices=("good", "huge", "bad"), default="good")
     args = parser.parse_args()
     sizes = args.sizes
     if args.consumers:
@@ -156,9 +178,10 @@ def main() -> int:
             scaling(n, args.consumers, args.postgres_url)
         return 0
     url = broker_url()
+    print(f"{args.bodies} bodies")
     print(f"{'messages':>9} {'side':<16} {'msg/s':>9} {'seconds':>8} {'peak MB':>8}")
     for n in sizes:
-        bodies = reading_bodies(n)
+        bodies = bodies_of(args.bodies, n)
         raw_queue, job_queue = private_queue("raw"), private_queue("job")
         with tempfile.TemporaryDirectory() as tmp:
             try:

@@ -186,6 +186,8 @@ def outside_signature(readings: pd.DataFrame, signature: dict[str, dict]) -> pd.
     if missing:
         raise SignatureMismatch(f"the readings lack the model's columns: {', '.join(missing)}")
     reasons = pd.Series("", index=readings.index)
+    if readings.empty:  # no values, so no kind to check (an empty column reads as object)
+        return reasons
     for column, spec in signature.items():
         values = readings[column]
         if spec["kind"] == "category":
@@ -254,11 +256,6 @@ def score(model, readings: pd.DataFrame) -> pd.DataFrame:
     return scored.sort_values(
         ["failure_probability", ID_COLUMN], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
-
-
-def without_status(readings: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
-    """The readings whose outcome is still unknown: no status has arrived for their UDI."""
-    return readings[~readings[ID_COLUMN].isin(statuses[ID_COLUMN])].reset_index(drop=True)
 
 
 def __getattr__(name: str):

@@ -105,12 +105,10 @@ def test_too_little_data_is_one_clear_sentence(rows, failure_udis, message):
     assert str(caught.value) == message
 
 
-def test_only_readings_without_a_status_are_scored_riskiest_first(machines):
+def test_scores_come_riskiest_first(machines):
     train, test = modelling.split_by_udi(machines, 0.7)
     model = modelling.train(train, test).model
-    readings = machines[list(READING_FIELDS)]
-    unknown = modelling.without_status(readings, machines[machines[UDI] <= 2500][[UDI]])
-    assert set(unknown[UDI]) == set(range(2501, 3001))
+    unknown = machines[machines[UDI] > 2500][list(READING_FIELDS)]
     scored = modelling.score(model, unknown)
     assert len(scored) == 500 and set(scored[UDI]) == set(range(2501, 3001))
     assert scored["failure_probability"].is_monotonic_decreasing

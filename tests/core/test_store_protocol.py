@@ -1,4 +1,5 @@
-"""What both stores answer alike: the UDI-range reads monitoring uses on large stores."""
+"""What both stores answer alike: the reads by UDI that monitoring and inference use on large
+stores."""
 
 import json
 import uuid
@@ -48,3 +49,15 @@ def test_range_reads_select_by_udi_and_keep_the_newest_in_udi_order(
     assert udis(newest=0) == []
     whole = store.read_frame(READING_FIELDS).sort_values(UDI).reset_index(drop=True)
     assert store.read_range(READING_FIELDS).equals(whole)
+
+
+def test_udis_and_reads_by_udi_parse_only_the_records_asked_for(store, tmp_path, sample_records):
+    assert list(store.udis()) == [] and store.read_udis(READING_FIELDS, [1, 2]).empty
+    landing = LandingArea(tmp_path / "landing")
+    for part in (sample_records[300:600], sample_records[:300]):
+        landing.land([json.dumps(reading_of(r)).encode() for r in part])
+    store.ingest(landing, validate_reading)
+    assert list(store.udis()) == list(range(1, 601))
+    frame = store.read_udis(READING_FIELDS, [599, 5, 1000, 300])
+    assert frame[UDI].tolist() == [5, 300, 599]  # in UDI order; 1000 is not stored
+    assert frame.iloc[1].to_dict() == reading_of(sample_records[299])

@@ -143,6 +143,20 @@ class JsonlStore:
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
         return read_records(self.path, columns)
 
+    def _lines_and_udis(self) -> tuple[list[bytes], np.ndarray]:
+        # Each line's UDI is read from its first bytes: no line is parsed to find it.
+        try:
+            lines = complete_lines(self.path.read_bytes()).splitlines()
+        except FileNotFoundError:
+            lines = []
+        return lines, np.fromiter(map(_udi_of_line, lines), dtype=np.int64, count=len(lines))
+
+    def udis(self) -> np.ndarray:
+        return np.sort(self._lines_and_udis()[1])
+
+    def _parsed(self, columns, lines: list[bytes], chosen: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame.from_records([json.loads(lines[i]) for i in chosen], columns=columns)
+
     def read_range(
         self,
         columns: tuple[str, ...],
@@ -150,12 +164,7 @@ class JsonlStore:
         last_udi: int | None = None,
         newest: int | None = None,
     ) -> pd.DataFrame:
-        # Each line's UDI is read from its first bytes; only the chosen lines are parsed.
-        try:
-            lines = complete_lines(self.path.read_bytes()).splitlines()
-        except FileNotFoundError:
-            lines = []
-        udis = np.fromiter(map(_udi_of_line, lines), dtype=np.int64, count=len(lines))
+        lines, udis = self._lines_and_udis()
         inside = np.ones(len(lines), dtype=bool)
         if first_udi is not None:
             inside &= udis >= first_udi
@@ -165,8 +174,12 @@ class JsonlStore:
         chosen = chosen[np.argsort(udis[chosen], kind="stable")]
         if newest is not None:
             chosen = chosen[len(chosen) - newest :] if newest else chosen[:0]
-        records = [json.loads(lines[i]) for i in chosen]
-        return pd.DataFrame.from_records(records, columns=list(columns))
+        return self._parsed(list(columns), lines, chosen)
+
+    def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
+        lines, stored = self._lines_and_udis()
+        chosen = np.flatnonzero(np.isin(stored, udis))
+        return self._parsed(list(columns), lines, chosen[np.argsort(stored[chosen], kind="stable")])
 
     def quarantined(self) -> list[dict]:
         try:

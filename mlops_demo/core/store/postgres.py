@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import psycopg2
 import psycopg2.errors
@@ -139,6 +140,22 @@ class PostgresStore:
         }
         with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(query, bounds)
+            rows = [json.loads(record) for (record,) in cursor]
+        return pd.DataFrame.from_records(rows, columns=list(columns))
+
+    def udis(self) -> np.ndarray:
+        self.create()
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SELECT udi FROM {records} ORDER BY udi").format(**self._names())
+            )
+            return np.array([udi for (udi,) in cursor], dtype=np.int64)
+
+    def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
+        self.create()
+        query = sql.SQL("SELECT record FROM {records} WHERE udi = ANY(%s) ORDER BY udi")
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(query.format(**self._names()), ([int(u) for u in udis],))
             rows = [json.loads(record) for (record,) in cursor]
         return pd.DataFrame.from_records(rows, columns=list(columns))
 

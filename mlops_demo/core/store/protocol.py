@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from mlops_demo.core.landing import LandingArea
@@ -70,6 +71,12 @@ class Store(Protocol):
         """The records with first_udi <= UDI <= last_udi (either bound may be open), only the
         `newest` (highest UDIs) when given, in UDI order: what monitoring reads from a store of
         millions without parsing every record."""
+
+    def udis(self) -> np.ndarray:
+        """Every stored UDI, sorted, without reading the records."""
+
+    def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
+        """The stored records among these UDIs, in UDI order."""
 
     def quarantined(self) -> list[dict]: ...
 
