@@ -1,14 +1,17 @@
-"""Monitoring at scale: realized performance and drift on a large store and prediction log.
+"""Monitoring and inference at scale, on a large store and prediction log.
 
     .venv/bin/python bench/monitoring.py [--rows 1000000] [--predictions 100000]
 
-Builds a JSONL store of `--rows` readings and as many statuses, and a prediction log of
-`--predictions` verdicts for the newest readings. Then, each in a fresh process so its peak RSS
-is its own, it times what the asset and the check do: `deployed_model_performance` reads the log
-and the statuses in its UDI range, labels and counts; `cleaned_readings_resemble_training_data`
-reads the training readings and the newest window by UDI range and compares six features. The
-baseline reads the same files with pandas' own JSON-lines reader, the fastest reader installed,
-and computes nothing: what a monitor that parses the files must pay before its first sum.
+Builds a JSONL store of `--rows` readings and the statuses of all but the newest 500, and a
+prediction log of `--predictions` verdicts for the newest readings. Then, each in a fresh process
+so its peak RSS is its own, it times what the assets and the check read and compute:
+- performance: `deployed_model_performance` reads the log and the statuses in its UDI range,
+  labels and counts;
+- drift: `cleaned_readings_resemble_training_data` reads the training readings and the newest
+  window by UDI range and compares six features;
+- unknown: `devices_at_risk` finds the 500 readings without a status and reads only those.
+Each is set beside pandas' own JSON-lines reader reading the same files and computing nothing:
+what a monitor that parses the files must pay before its first sum.
 """
 
 import argparse
@@ -27,7 +30,13 @@ from mlops_demo.core.simulator import iter_records
 from mlops_demo.core.store.protocol import canonical_line
 
 # What each computation reads: its baseline reads the same files and computes nothing.
-FILES = {"performance": ("predictions.jsonl", "statuses.jsonl"), "drift": ("readings.jsonl",)}
+FILES = {
+    "performance": ("predictions.jsonl", "statuses.jsonl"),
+    "drift": ("readings.jsonl",),
+    "unknown": ("readings.jsonl", "statuses.jsonl"),
+}
+# This morning's readings, whose statuses have not arrived: what devices_at_risk scores.
+WAITING = 500
 
 
 def _store(directory: Path, name: str):
@@ -49,6 +58,13 @@ def _child(directory: Path, phase: str, trained_through: int) -> dict:
     if phase.endswith(":baseline"):
         for name in FILES[phase.split(":")[0]]:
             pd.read_json(directory / name, lines=True)
+    elif phase == "unknown":
+        readings, statuses = (
+            _store(directory, "readings.jsonl"),
+            _store(directory, "statuses.jsonl"),
+        )
+        unknown = np.setdiff1d(readings.udis(), statuses.udis())
+        assert len(readings.read_udis(READING_FIELDS, unknown)) == WAITING
     elif phase == "performance":
         log = JsonlPredictionLog(directory / "predictions.jsonl").read_frame()
         statuses = _store(directory, "statuses.jsonl").read_range(
@@ -91,7 +107,8 @@ def _build(directory: Path, rows: int, predictions: int) -> float:
         for udi in range(1, rows + 1):
             record = next(records)
             readings.write(canonical_line(reading_of(record)) + b"\n")
-            statuses.write(canonical_line(status_of(record)) + b"\n")
+            if udi <= rows - WAITING:
+                statuses.write(canonical_line(status_of(record)) + b"\n")
             if udi > rows - predictions:
                 log.write(json.dumps(_verdict(udi, rng)).encode() + b"\n")
     return time.perf_counter() - started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from mlops_demo.core.publishing import (
     BATCH,
     KINDS,
     Kind,
+    PartlyPublished,
     SourceError,
     iter_source,
     publish_batch,
@@ -26,6 +28,7 @@ def publish_on_more(
     kind: Kind, records: Iterator[dict], url: str, queue: str, period: float
 ) -> int:
     prompt = f"Type 'more' to publish the next {BATCH} {kind.noun}, 'quit' to stop: "
+    unconfirmed: list[dict] = []  # of a batch the broker cut off: they go first next time
     while True:
         print(prompt, end="", flush=True)
         line = sys.stdin.readline()
@@ -40,11 +43,15 @@ def publish_on_more(
                 f"unknown command {command!r}: type 'more' for {BATCH} more {kind.noun}, or 'quit'"
             )
             continue
+        batch = itertools.chain(unconfirmed, records)
         try:
-            result = publish_batch(kind, records, BATCH, url, queue, period, sys.stdout)
-        except BrokerUnavailable as exc:
-            print(f"error: {exc}; type 'more' to try again", flush=True)
+            result = publish_batch(kind, batch, BATCH, url, queue, period, sys.stdout)
+        except PartlyPublished as exc:
+            unconfirmed = exc.unconfirmed
+            print(f"error: {exc}; type 'more' to publish the {len(unconfirmed)} unconfirmed "
+                  f"{kind.noun} again, then new ones", flush=True)  # fmt: skip
             continue
+        unconfirmed = []
         print(say_published(kind, *result, queue), flush=True)
 
 
@@ -79,7 +86,8 @@ def publish(
     interactive: bool,
 ) -> None:
     """Publish machine readings or daily statuses to RabbitMQ, from the simulator or a CSV file
-    in the reference format. Every message is persistent and confirmed by the broker.
+    in the reference format. Every message is persistent, and reported as published only once
+    the broker has it on disk (a transaction per 500 messages).
 
     \b
     Examples:

@@ -95,6 +95,14 @@ PERSISTENT = pika.BasicProperties(
 )
 
 
+# Confirming each message costs a round trip and a disk sync: about 1,400 msg/s here. A
+# transaction per batch is answered once (RabbitMQ sends tx.commit-ok only after every
+# persistent message of it is on disk in its durable queue), so "confirmed" still means on disk,
+# at several times the rate; a publisher killed mid-batch leaves that batch uncommitted, not half
+# stored. Asynchronous confirms would be faster still, but need pika's callback adapter.
+TX_BATCH = 500
+
+
 def publish(
     url: str,
     queue: str,
@@ -102,30 +110,44 @@ def publish(
     on_confirmed: Callable[[int], None] | None = None,
     period_seconds: float = 0.0,
 ) -> int:
-    """Publish persistent messages with publisher confirms; returns how many the broker confirmed.
-
-    `on_confirmed(count)` is called after each confirmed message, so a caller can report progress
-    and knows, if the connection drops, exactly how many the broker holds.
-    """
-    confirmed = 0
+    """Publish persistent messages in transactions of TX_BATCH (one each when spaced by
+    `period_seconds`); returns how many the broker confirmed. `on_confirmed(count)` is called
+    after each commit, so a caller can report progress and knows, if the connection drops,
+    exactly how many the broker holds."""
+    confirmed, pending = 0, 0
+    returned: list[bytes] = []
+    batch = 1 if period_seconds > 0 else TX_BATCH
     with channel(url) as ch:
         declare(ch, queue)
-        ch.confirm_delivery()
+        ch.add_on_return_callback(lambda _ch, _method, _props, body: returned.append(body))
+        ch.tx_select()
         for body in bodies:
-            if confirmed and period_seconds > 0:
+            if (confirmed or pending) and period_seconds > 0:
                 time.sleep(period_seconds)
-            try:
-                ch.basic_publish(
-                    exchange="", routing_key=queue, body=body, properties=PERSISTENT, mandatory=True
-                )
-            except pika.exceptions.UnroutableError:
-                raise BrokerUnavailable(
-                    f"the broker could not route a message to queue {queue!r}"
-                ) from None
-            confirmed += 1
+            ch.basic_publish("", queue, body, properties=PERSISTENT, mandatory=True)
+            pending += 1
+            if pending == batch:
+                confirmed += _commit(ch, pending, returned, queue)
+                pending = 0
+                if on_confirmed is not None:
+                    on_confirmed(confirmed)
+        if pending:
+            confirmed += _commit(ch, pending, returned, queue)
             if on_confirmed is not None:
                 on_confirmed(confirmed)
     return confirmed
+
+
+def _commit(ch, pending: int, returned: list[bytes], queue: str) -> int:
+    ch.tx_commit()
+    # A message the broker could not route comes back before the commit's answer.
+    ch.connection.process_data_events(time_limit=0)
+    if returned:
+        raise BrokerUnavailable(
+            f"the broker could not route {len(returned)} messages to queue {queue!r} "
+            "(was it deleted while publishing?)"
+        )
+    return pending
 
 
 def drain(

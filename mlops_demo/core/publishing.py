@@ -101,6 +101,14 @@ class Progress:
             print(f"  {done:,}/{self.total:,} {self.noun} published ({rate:,.0f}/s)", file=self.out)
 
 
+class PartlyPublished(BrokerUnavailable):
+    """The broker went away mid-batch; `unconfirmed` are the records it may not hold."""
+
+    def __init__(self, message: str, unconfirmed: list[dict]):
+        super().__init__(message)
+        self.unconfirmed = unconfirmed
+
+
 def publish_batch(
     kind: Kind, records: Iterator[dict], n: int, url: str, queue: str, period: float, out: TextIO
 ) -> tuple[int, int | None, int | None]:
@@ -117,11 +125,11 @@ def publish_batch(
     progress = Progress(len(batch), kind.noun, out)
     try:
         publish(url, queue, bodies, on_confirmed=count, period_seconds=period)
-    except BrokerUnavailable:
+    except BrokerUnavailable as exc:
         if confirmed:
             last = batch[confirmed - 1][UDI]
             print(f"{confirmed} {kind.noun} were confirmed (up to UDI {last})", file=out)
-        raise
+        raise PartlyPublished(str(exc), batch[confirmed:]) from None
     if not batch:
         return 0, None, None
     return confirmed, batch[0][UDI], batch[confirmed - 1][UDI]

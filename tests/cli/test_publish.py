@@ -2,8 +2,10 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
+import time
 
 import pytest
 from helpers.cli import run_cli
@@ -150,3 +152,29 @@ def test_the_statuses_script_ends_cleanly_at_end_of_input(broker_url, queues):
     assert result.returncode == 0, result.stderr
     assert "published 500 statuses (UDI 1-500)" in result.stdout
     assert broker.queue_depth(broker_url, queues["statuses"]) == 500
+
+
+def test_a_batch_cut_off_by_the_broker_is_published_again_by_the_next_more(broker_url, queues):
+    queue = queues["readings"]
+    # One message a transaction (a period is set), so the cut falls inside the batch.
+    script = subprocess.Popen(
+        ["bash", str(SENSOR_DATA / "publish_sensor_readings.sh"), "--url", broker_url, "-T",
+         "0.005"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"PATH": "/usr/bin:/bin", "MLOPS_READINGS_QUEUE": queue},
+    )  # fmt: skip
+    script.stdin.write("more\nmore\nquit\n")
+    script.stdin.close()
+    deadline = time.monotonic() + 30
+    while broker.queue_depth(broker_url, queue) < 50:
+        assert time.monotonic() < deadline, "the first 'more' published nothing"
+        time.sleep(0.01)
+    broker.delete_queue(broker_url, queue)  # the messages in it go with it
+    output = script.stdout.read()
+    assert script.wait(60) == 0, script.stderr.read()
+    confirmed = int(re.search(r"(\d+) readings were confirmed \(up to UDI \1\)", output)[1])
+    assert 50 <= confirmed < 500
+    assert "could not route" in output and "type 'more' to publish the" in output
+    first = confirmed + 1
+    assert f"published 500 readings (UDI {first}-{first + 499})" in output
+    assert [m[UDI] for m in _drain(broker_url, queue)] == list(range(first, first + 500))

@@ -18,6 +18,32 @@ def test_published_messages_arrive_exactly_and_in_order(broker_url, queues):
     assert broker.queue_depth(broker_url, queue) == 0
 
 
+def test_publishing_confirms_whole_transactions_and_reports_each(broker_url, queues):
+    queue = queues["readings"]
+    reported: list[int] = []
+    total = 2 * broker.TX_BATCH + 7
+    bodies = [b"%d" % i for i in range(total)]
+    assert broker.publish(broker_url, queue, bodies, on_confirmed=reported.append) == total
+    assert reported == [broker.TX_BATCH, 2 * broker.TX_BATCH, total]
+    assert broker.queue_depth(broker_url, queue) == total
+
+
+def test_a_queue_deleted_while_publishing_fails_clearly_after_the_last_confirmed_batch(
+    broker_url, queues
+):
+    queue = queues["readings"]
+    reported: list[int] = []
+
+    def delete_after_the_first_batch(count: int) -> None:
+        reported.append(count)
+        broker.delete_queue(broker_url, queue)
+
+    bodies = [b"%d" % i for i in range(3 * broker.TX_BATCH)]
+    with pytest.raises(broker.BrokerUnavailable, match="could not route 500 messages to queue"):
+        broker.publish(broker_url, queue, bodies, on_confirmed=delete_after_the_first_batch)
+    assert reported == [broker.TX_BATCH]
+
+
 def test_a_chunk_whose_write_fails_is_not_acked(broker_url, queues):
     queue = queues["readings"]
     broker.publish(broker_url, queue, [b"%d" % i for i in range(300)])
