@@ -30,9 +30,12 @@ from mlops_demo.defs.resources import StoreResource
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.soak]
 READINGS_SENSOR = "min_number_of_readings_sensor"
-CHUNK = 2_500
+# The readings go out in about CHUNKS chunks, each followed by its faults.
+CHUNKS, MIN_CHUNK, MAX_CHUNK = 8, 500, 50_000
+FAULTS = ("bad bodies", "republished", "runs killed")
 LONG_LIVED = {"dagster dev": "dagster dev", "webserver": "dagster_webserver",
-              "daemon": "dagster._daemon", "code server": "code-server start"}  # fmt: skip
+              "daemon": "dagster._daemon", "code server": "code-server start",
+              "code location": "api grpc"}  # fmt: skip
 
 
 def _processes(group: int) -> dict[int, str]:
@@ -119,30 +122,35 @@ def test_many_readings_with_faults_at_random_points_are_each_stored_once(
 
 
 def _publish_with_faults(dev, rng: random.Random, total: int, url: str, queue: str) -> dict:
+    """Publish in chunks; each kind of fault strikes after at least one chunk chosen at random
+    (never the last: its batches would wait out the sensors' retry delay), and after others
+    with some chance."""
     records = iter_records()
-    faults = {"bad bodies": 0, "republished": 0, "runs killed": 0}
+    chunk_size = min(MAX_CHUNK, max(MIN_CHUNK, total // CHUNKS))
+    chunks = -(-total // chunk_size)
+    strikes = {kind: {rng.randrange(max(1, chunks - 1))} for kind in FAULTS}
+    faults = dict.fromkeys(FAULTS, 0)
     sent: list[bytes] = []
-    while len(sent) < total:
+    for index in range(chunks):
         chunk = [json.dumps(reading_of(next(records))).encode()
-                 for _ in range(min(CHUNK, total - len(sent)))]  # fmt: skip
+                 for _ in range(min(chunk_size, total - len(sent)))]  # fmt: skip
+        hits = (
+            {k for k in FAULTS if index in strikes[k] or rng.random() < 0.2}
+            if index < chunks - 1
+            else set()
+        )
         extra: list[bytes] = []
-        if rng.random() < 0.3:
-            bad = _bad_bodies(rng, len(sent))
-            faults["bad bodies"] += len(bad)
-            extra += bad
-        if sent and rng.random() < 0.3:
+        if "bad bodies" in hits:
+            extra += _bad_bodies(rng, index)
+            faults["bad bodies"] += len(extra)
+        if "republished" in hits and sent:
             start = rng.randrange(len(sent))
             again = sent[start : start + rng.randint(1, 500)]
             faults["republished"] += len(again)
             extra += again
         sent += chunk
         broker.publish(url, queue, chunk + extra)
-        # Not after the last chunk: its batches would wait the sensors' retry delay.
-        if (
-            len(sent) < total
-            and rng.random() < 0.5
-            and _kill_a_running_ingestion(dev.process_group)
-        ):
+        if "runs killed" in hits and _kill_a_running_ingestion(dev.process_group):
             faults["runs killed"] += 1
     return faults
 
