@@ -3,8 +3,8 @@
 Plays the walkthrough on private queues, a temporary data directory and Dagster home, keeps
 `dagster dev` running, and has headless Chromium (Debian's `chromium` package) photograph the
 sensor page, the asset graph, the metadata of production_model_candidates and
-devices_at_risk, the Plots tab of deployed_model_performance and the checks of cleaned_readings
-into docs/images/. Not needed by the tests.
+devices_at_risk, and the realized-F1 and drift checks (their metadata and plots) into
+docs/images/. Not needed by the tests.
 """
 
 import os
@@ -22,8 +22,10 @@ PAGES = {
     "ingestion-group.png": "/locations/mlops_demo/asset-groups/ingestion",
     "production-model-candidates.png": "/assets/production_model_candidates?view=events",
     "devices-at-risk.png": "/assets/devices_at_risk?view=events",
-    "deployed-model-performance-plots.png": "/assets/deployed_model_performance?view=plots",
-    "drift-check.png": "/assets/cleaned_readings?view=checks",
+    "realized-f1-check.png": "/assets/deployed_model_performance?view=checks"
+    "&checkDetail=deployed_model_performance_realized_f1_holds",
+    "drift-check.png": "/assets/cleaned_readings?view=checks"
+    "&checkDetail=cleaned_readings_resemble_training_data",
 }
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

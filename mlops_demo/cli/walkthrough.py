@@ -355,13 +355,13 @@ UI_GUIDE = """
 Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
   - Automation: the two queue sensors and default_automation_condition_sensor, with their ticks
   - Assets > Lineage: ingestion -> model_training -> deployment -> inference
-  - cleaned_readings > Plots: dagster/row_count growing batch by batch
+  - cleaned_readings > Checks: the rows growing batch by batch, charted
   - production_model_candidates: every model with its status (candidate, rejected, deployed,
     retired), the gate's reason and the Launchpad config to deploy one
   - deployed_model: deploy with model_name, roll back with model_name: previous; its Checks tab
   - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest
-  - deployed_model_performance > Plots: realized F1, precision and recall as statuses arrive;
-    its Checks tab: whether the realized F1 holds up against the test F1
+  - deployed_model_performance: realized F1, precision and recall as statuses arrive; its
+    Checks tab charts the realized F1 against the test F1
   - cleaned_readings > Checks: cleaned_readings_resemble_training_data, the drift table
   - Automation: retrain_on_drift_or_decay_sensor (stopped) closes the loop when started
   - Runs: every ingestion, training and deployment run this walkthrough made"""

@@ -23,11 +23,22 @@ CANDIDATES_SCHEMA = dg.TableSchema(
         dg.TableColumn("problem", "string"),
     ]
 )
-# Runs by itself after training, but never while a blocking check of trained_model failed: a
-# model that fails its F1 floor never becomes a candidate on its own.
-AFTER_PASSING_CHECKS = (
-    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
-)
+_condition = dg.AutomationCondition
+# Dagster's eager(), except that only a request handles an update: eager() also counts a run
+# that finishes, so an update made while the asset was running (a deployment during a
+# devices_at_risk run, statuses during a performance run) would be taken as handled by a run
+# that started before it, and never acted on. Here it gets a run of its own.
+AFTER_EVERY_UPDATE = (
+    (_condition.newly_missing() | _condition.any_deps_updated()).since(
+        _condition.newly_requested() | _condition.initial_evaluation()
+    )
+    & ~_condition.any_deps_missing()
+    & ~_condition.any_deps_in_progress()
+    & ~_condition.in_progress()
+).with_label("after every update")
+# ... and never while a blocking check of an input failed: a model that fails its F1 floor never
+# becomes a candidate on its own.
+AFTER_PASSING_CHECKS = AFTER_EVERY_UPDATE & _condition.all_deps_blocking_checks_passed()
 
 
 def _table(rows: list[dict]) -> dg.TableMetadataValue:

@@ -9,6 +9,7 @@ from mlops_demo.core.records import READING_FIELDS, TARGET, UDI
 from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.settings import Settings, get_settings
 from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.defs.deployment import AFTER_EVERY_UPDATE
 from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
 
 GROUP = "monitoring"
@@ -82,7 +83,7 @@ def _first_deployments(registry: ModelRegistry) -> dict[str, str]:
 
 
 def _champion_metadata(performance: ModelPerformance | None) -> dict:
-    """Plain numbers, so the asset's Plots tab charts them over time."""
+    """Plain numbers, which Dagster can chart over time."""
     if performance is None:
         return {}
     total, batch = performance.cumulative, performance.last_batch
@@ -126,7 +127,7 @@ def _realized_f1_result(
     group_name=GROUP,
     kinds={"pandas"},
     deps=["devices_at_risk", "historic_daily_statuses"],
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=AFTER_EVERY_UPDATE,
     check_specs=[REALIZED_F1_HOLDS],
 )
 def deployed_model_performance(
@@ -135,7 +136,7 @@ def deployed_model_performance(
     """Each deployed model's predictions against the statuses that arrived since: precision,
     recall and F1 on failures, failures caught and missed, false alarms, and the predictions
     still waiting, cumulative since it was deployed and for the newest labelled scoring
-    batch. Runs by itself when statuses or predictions arrive; the Plots tab charts the deployed
+    batch. Runs by itself when statuses or predictions arrive; its check charts the deployed
     model's figures."""
     registry = model_registry.open()
     champion = registry.champion()

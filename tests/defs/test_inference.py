@@ -3,7 +3,7 @@ data by automation, and keeps every prediction once in the prediction log; on bo
 
 import dagster as dg
 import pytest
-from helpers.runs import deploy_config, ingest, materialize, metadata, run_job
+from helpers.runs import deploy_config, ingest, materialize, metadata, run_job, train_config
 
 from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import simulate
@@ -93,3 +93,29 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     assert {"is far outside the trained range" in reason for reason in refused.values()} <= {True}
     assert set(refused) <= set(range(601, 1001))
     assert len(StoreResource().predictions().read_frame()) == scored["num_scored"]
+
+
+def test_a_deployment_made_while_devices_at_risk_runs_gets_a_run_of_its_own(
+    env, broker_url, queues
+):
+    # Automation is the instance's, not the store's: one backend is enough.
+    records = simulate(1500)
+    with dg.instance_for_test() as instance:
+        ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
+        run_job(instance, "train_ml_model")
+        materialize(instance, "production_model_candidates")
+        run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
+        materialize(instance, "production_model_candidates")
+        first, second = (entry.name for entry in ModelRegistry(env).entries())
+        tick = _tick(instance, None)  # the first evaluation only starts counting
+        materialize(instance, "deployed_model", deploy_config(first))
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 1
+        # The requested run is still going at the next tick, when the second model is deployed;
+        # then it ends. Dagster's eager() would take its update as handling the deployment, and
+        # the machines at risk would stay the first model's; here the deployment gets its run.
+        tick = _tick(instance, tick)
+        materialize(instance, "deployed_model", deploy_config(second, force=True))
+        _score(instance)
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 1
