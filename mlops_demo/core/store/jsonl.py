@@ -43,6 +43,34 @@ def _udi_of_line(line: bytes) -> int:
     return int(json.loads(line)[UDI])
 
 
+_UDI_DIGITS = 19  # an int64 has at most 19 digits
+
+
+def line_udis(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's start, end (its newline) and UDI, for data of complete lines. Canonical
+    lines are read by numpy from the digits after `{"UDI":`, a million in a fraction of a
+    second and without a Python object per line; any other line is parsed."""
+    if not data:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    prefix = np.frombuffer(_UDI_PREFIX, dtype=np.uint8)
+    span = np.arange(len(prefix) + _UDI_DIGITS + 1)
+    window = buffer[np.minimum(starts[:, None] + span, len(buffer) - 1)]
+    canonical = (window[:, : len(prefix)] == prefix).all(axis=1)
+    udis = np.zeros(len(starts), dtype=np.int64)
+    counting = canonical.copy()
+    for column in window[:, len(prefix) :].T.astype(np.int64) - ord("0"):
+        counting &= (column >= 0) & (column <= 9)
+        udis = np.where(counting, udis * 10 + column, udis)
+    # A canonical line's digits end at a comma; anything else is parsed the slow way.
+    for i in np.flatnonzero(~canonical | counting | (udis == 0)):
+        udis[i] = _udi_of_line(data[starts[i] : ends[i]])
+    return starts, ends, udis
+
+
 def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """Every record stored at path; a torn last line (a writer died mid-line) is ignored."""
     try:
@@ -143,19 +171,19 @@ class JsonlStore:
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
         return read_records(self.path, columns)
 
-    def _lines_and_udis(self) -> tuple[list[bytes], np.ndarray]:
-        # Each line's UDI is read from its first bytes: no line is parsed to find it.
+    def _lines_and_udis(self) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
         try:
-            lines = complete_lines(self.path.read_bytes()).splitlines()
+            data = complete_lines(self.path.read_bytes())
         except FileNotFoundError:
-            lines = []
-        return lines, np.fromiter(map(_udi_of_line, lines), dtype=np.int64, count=len(lines))
+            data = b""
+        return (data, *line_udis(data))
 
     def udis(self) -> np.ndarray:
-        return np.sort(self._lines_and_udis()[1])
+        return np.sort(self._lines_and_udis()[3])
 
-    def _parsed(self, columns, lines: list[bytes], chosen: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame.from_records([json.loads(lines[i]) for i in chosen], columns=columns)
+    def _parsed(self, columns, data: bytes, starts, ends, chosen) -> pd.DataFrame:
+        records = [json.loads(data[starts[i] : ends[i]]) for i in chosen]
+        return pd.DataFrame.from_records(records, columns=list(columns))
 
     def read_range(
         self,
@@ -164,8 +192,8 @@ class JsonlStore:
         last_udi: int | None = None,
         newest: int | None = None,
     ) -> pd.DataFrame:
-        lines, udis = self._lines_and_udis()
-        inside = np.ones(len(lines), dtype=bool)
+        data, starts, ends, udis = self._lines_and_udis()
+        inside = np.ones(len(udis), dtype=bool)
         if first_udi is not None:
             inside &= udis >= first_udi
         if last_udi is not None:
@@ -174,12 +202,13 @@ class JsonlStore:
         chosen = chosen[np.argsort(udis[chosen], kind="stable")]
         if newest is not None:
             chosen = chosen[len(chosen) - newest :] if newest else chosen[:0]
-        return self._parsed(list(columns), lines, chosen)
+        return self._parsed(columns, data, starts, ends, chosen)
 
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
-        lines, stored = self._lines_and_udis()
+        data, starts, ends, stored = self._lines_and_udis()
         chosen = np.flatnonzero(np.isin(stored, udis))
-        return self._parsed(list(columns), lines, chosen[np.argsort(stored[chosen], kind="stable")])
+        chosen = chosen[np.argsort(stored[chosen], kind="stable")]
+        return self._parsed(columns, data, starts, ends, chosen)
 
     def quarantined(self) -> list[dict]:
         try:
