@@ -44,6 +44,7 @@ def _udi_of_line(line: bytes) -> int:
 
 
 _UDI_DIGITS = 19  # an int64 has at most 19 digits
+_BLOCK = 1 << 24
 
 
 def line_udis(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,17 +55,25 @@ def line_udis(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == ord("\n"))
+    # In blocks: a comparison over the whole buffer would cost a byte of memory per byte read.
+    ends = np.concatenate(
+        [
+            np.flatnonzero(buffer[at : at + _BLOCK] == ord("\n")) + at
+            for at in range(0, len(buffer), _BLOCK)
+        ]
+    )
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-    prefix = np.frombuffer(_UDI_PREFIX, dtype=np.uint8)
-    span = np.arange(len(prefix) + _UDI_DIGITS + 1)
-    window = buffer[np.minimum(starts[:, None] + span, len(buffer) - 1)]
-    canonical = (window[:, : len(prefix)] == prefix).all(axis=1)
+    last = len(buffer) - 1
+    # Column by column, so memory stays a few arrays of one value per line.
+    canonical = np.ones(len(starts), dtype=bool)
+    for offset, byte in enumerate(_UDI_PREFIX):
+        canonical &= buffer[np.minimum(starts + offset, last)] == byte
     udis = np.zeros(len(starts), dtype=np.int64)
     counting = canonical.copy()
-    for column in window[:, len(prefix) :].T.astype(np.int64) - ord("0"):
-        counting &= (column >= 0) & (column <= 9)
-        udis = np.where(counting, udis * 10 + column, udis)
+    for offset in range(len(_UDI_PREFIX), len(_UDI_PREFIX) + _UDI_DIGITS + 1):
+        digit = buffer[np.minimum(starts + offset, last)].astype(np.int64) - ord("0")
+        counting &= (digit >= 0) & (digit <= 9)
+        udis = np.where(counting, udis * 10 + digit, udis)
     # A canonical line's digits end at a comma; anything else is parsed the slow way.
     for i in np.flatnonzero(~canonical | counting | (udis == 0)):
         udis[i] = _udi_of_line(data[starts[i] : ends[i]])
