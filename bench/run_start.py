@@ -1,0 +1,89 @@
+"""Where a run's time goes before its first step: RUN_STARTING -> RUN_START in a real dagster dev.
+
+    .venv/bin/python bench/run_start.py [--runs 10]
+
+Starts `dagster dev` on a private Dagster home, data directory and queues, launches
+`get_all_readings_job` (an empty queue: the run does almost nothing) `--runs` times one after the
+other, and prints the median and the spread of each phase from the run's own events: queued
+(RUN_ENQUEUED -> RUN_STARTING), start (RUN_STARTING -> RUN_START: a fresh process importing the
+code location) and work (RUN_START -> RUN_SUCCESS). Beside it, in the same run, the import of
+`mlops_demo.definitions` in a fresh interpreter, the start's main cost, and of `dagster` alone,
+the floor any code location pays.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from _common import broker_url, cleanup
+
+from mlops_demo.cli.dagster_dev import DagsterDev
+
+JOB = "get_all_readings_job"
+EVENTS = ("RunEnqueuedEvent", "RunStartingEvent", "RunStartEvent", "RunSuccessEvent")
+
+
+def _event_times(dev: DagsterDev, run_id: str) -> dict[str, float]:
+    events = dev.graphql(
+        "query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events { "
+        "__typename ... on MessageEvent { timestamp } } } } }",
+        {"id": run_id},
+    )["logsForRun"]["events"]
+    return {
+        e["__typename"]: float(e["timestamp"]) / 1000 for e in events if e["__typename"] in EVENTS
+    }
+
+
+def _import_seconds(module: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    runs = parser.parse_args().runs
+    tag = uuid.uuid4().hex[:8]
+    queues = (f"bench_start_{tag}_readings", f"bench_start_{tag}_statuses")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(MLOPS_DATA_DIR=tmp, MLOPS_READINGS_QUEUE=queues[0],
+                          MLOPS_STATUSES_QUEUE=queues[1])  # fmt: skip
+        dev = DagsterDev(home=Path(tmp) / "home")
+        phases: dict[str, list[float]] = {"queued": [], "start": [], "work": []}
+        try:
+            dev.start()
+            dev.wait_until_ready()
+            for _ in range(runs):
+                run_id = dev.launch(JOB)
+                if dev.wait_for_run(run_id)["status"] != "SUCCESS":
+                    raise RuntimeError(f"run {run_id} failed: {dev.failure_message(run_id)}")
+                t = _event_times(dev, run_id)
+                phases["queued"].append(t["RunStartingEvent"] - t["RunEnqueuedEvent"])
+                phases["start"].append(t["RunStartEvent"] - t["RunStartingEvent"])
+                phases["work"].append(t["RunSuccessEvent"] - t["RunStartEvent"])
+        finally:
+            dev.stop()
+            cleanup(broker_url(), *queues)
+    imports = {
+        module: statistics.median(_import_seconds(module) for _ in range(3))
+        for module in ("mlops_demo.definitions", "dagster")
+    }
+    print(f"{runs} runs of {JOB} in dagster dev (median, min-max):")
+    for phase, values in phases.items():
+        print(
+            f"  {phase:<7} {statistics.median(values):5.2f} s ({min(values):.2f}-{max(values):.2f})"
+        )
+    for module, seconds in imports.items():
+        print(f"  import of {module} in a fresh interpreter: {seconds:.2f} s (median of 3)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
