@@ -353,12 +353,16 @@ def _score(value: float | None) -> str:
 
 UI_GUIDE = """
 Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
-  - Automation: the two queue sensors and default_automation_condition_sensor, with their ticks
-  - Assets > Lineage: ingestion -> model_training -> deployment -> inference
-  - cleaned_readings > Checks: the rows growing batch by batch, charted
+  - Automation: the two queue sensors and default_automation_condition_sensor, switched on; a
+    tick's result (`0 runs requested`) gives its skip reason
+  - Lineage: the groups ingestion -> model_training -> deployment -> inference -> monitoring
+  - Catalog > cleaned_readings: the row count; the Plots button of its Metadata section charts
+    each run's figures
+  - Jobs > train_ml_model > Materialize all: a new model
   - production_model_candidates: every model with its status (candidate, rejected, deployed,
     retired), the gate's reason and the Launchpad config to deploy one
-  - deployed_model: deploy with model_name, roll back with model_name: previous; its Checks tab
+  - deployed_model > Materialize opens the Launchpad: deploy with model_name, roll back with
+    model_name: previous
   - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest
   - deployed_model_performance: realized F1, precision and recall as statuses arrive; its
     Checks tab charts the realized F1 against the test F1

@@ -24,13 +24,17 @@ CANDIDATES_SCHEMA = dg.TableSchema(
     ]
 )
 _condition = dg.AutomationCondition
-# Dagster's eager(), except that only a request handles an update: eager() also counts a run
-# that finishes, so an update made while the asset was running (a deployment during a
-# devices_at_risk run, statuses during a performance run) would be taken as handled by a run
-# that started before it, and never acted on. Here it gets a run of its own.
+# Dagster's eager(), except that only a request handles an update. eager() also counts a run that
+# finishes, so an update made while the asset was running (a deployment during a devices_at_risk
+# run) would be taken as handled by a run that started before it. And the updates' `since` has a
+# single trigger and a single reset, because only then does Dagster compare their timestamps when
+# both fire in one tick (`|` drops them): an update made after a request but before the next tick
+# gets a run of its own instead of being taken as handled by that request.
+_REQUESTED = _condition.newly_requested()
 AFTER_EVERY_UPDATE = (
-    (_condition.newly_missing() | _condition.any_deps_updated()).since(
-        _condition.newly_requested() | _condition.initial_evaluation()
+    (
+        _condition.newly_missing().since(_REQUESTED | _condition.initial_evaluation())
+        | _condition.any_deps_match(_condition.newly_updated()).since(_REQUESTED)
     )
     & ~_condition.any_deps_missing()
     & ~_condition.any_deps_in_progress()
@@ -42,8 +46,9 @@ AFTER_PASSING_CHECKS = AFTER_EVERY_UPDATE & _condition.all_deps_blocking_checks_
 
 
 def _table(rows: list[dict]) -> dg.TableMetadataValue:
-    # Every record needs every column: a missing score is NaN, a missing text empty.
-    missing = {c.name: float("nan") if c.type == "float" else "" for c in CANDIDATES_SCHEMA.columns}
+    # Every record needs every column. A missing score is null, never NaN: the UI parses each
+    # record as JSON, which has no NaN, and shows "Could not parse record" instead of the row.
+    missing = {c.name: None if c.type == "float" else "" for c in CANDIDATES_SCHEMA.columns}
     return dg.MetadataValue.table(
         records=[
             dg.TableRecord({c: missing[c] if row[c] is None else row[c] for c in missing})

@@ -51,6 +51,11 @@ REALIZED_F1_HOLDS = dg.AssetCheckSpec(
 )
 
 
+def _cell(value: float | None) -> float | None:
+    # null, never NaN, in a table: the UI parses each record as JSON, which has no NaN.
+    return None if value is None else round(value, 4)
+
+
 def _number(value: float | None) -> float:
     return NAN if value is None else round(value, 4)
 
@@ -66,11 +71,11 @@ def _performance_row(performance: ModelPerformance) -> dg.TableRecord:
             "failures_caught": total.caught,
             "failures_missed": total.missed,
             "false_alarms": total.false_alarms,
-            "precision": _number(total.precision),
-            "recall": _number(total.recall),
-            "f1": _number(total.f1),
+            "precision": _cell(total.precision),
+            "recall": _cell(total.recall),
+            "f1": _cell(total.f1),
             "last_batch_labelled": batch.labelled,
-            "last_batch_f1": _number(batch.f1),
+            "last_batch_f1": _cell(batch.f1),
         }
     )
 
@@ -177,8 +182,8 @@ def _drift_table(results: list[drift.FeatureDrift]) -> dg.TableMetadataValue:
                     "statistic": round(r.statistic, 4),
                     "p_value": float(f"{r.p_value:.3g}"),
                     "psi": round(r.psi, 4),
-                    "training_mean": _number(r.reference_mean),
-                    "newest_mean": _number(r.newest_mean),
+                    "training_mean": _cell(r.reference_mean),
+                    "newest_mean": _cell(r.newest_mean),
                     "autocorrelation_time": round(r.autocorrelation_time, 1),
                     "drifted": r.drifted,
                 }

@@ -1,5 +1,6 @@
 """Candidates appear by themselves after training; the Launchpad deploys only registered models."""
 
+import json
 import pickle
 
 import dagster as dg
@@ -48,6 +49,9 @@ def test_a_trained_model_leads_to_candidates_by_automation(trained, instance, en
         "no model is deployed yet",
     )
     assert row["newest_test_f1"] == row["window_f1"] == entry.metrics["f1"]
+    # No champion, no champion score: null, which the UI's JSON parser takes (NaN it refuses).
+    assert row["champion_window_f1"] is None
+    json.dumps(row, allow_nan=False)
     assert f"model_name: {entry.name}" in meta["launchpad_config"]
     assert (env / entry.name).is_file() and (env / entry.name.replace(".pickle", ".md")).is_file()
 

@@ -95,9 +95,8 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     assert len(StoreResource().predictions().read_frame()) == scored["num_scored"]
 
 
-def test_a_deployment_made_while_devices_at_risk_runs_gets_a_run_of_its_own(
-    env, broker_url, queues
-):
+@pytest.mark.parametrize("lands", ["while the requested run goes on", "before the next tick"])
+def test_a_deployment_made_after_a_request_gets_a_run_of_its_own(env, broker_url, queues, lands):
     # Automation is the instance's, not the store's: one backend is enough.
     records = simulate(1500)
     with dg.instance_for_test() as instance:
@@ -111,11 +110,19 @@ def test_a_deployment_made_while_devices_at_risk_runs_gets_a_run_of_its_own(
         materialize(instance, "deployed_model", deploy_config(first))
         tick = _tick(instance, tick)
         assert tick.get_num_requested(DEVICES_AT_RISK) == 1
-        # The requested run is still going at the next tick, when the second model is deployed;
-        # then it ends. Dagster's eager() would take its update as handling the deployment, and
-        # the machines at risk would stay the first model's; here the deployment gets its run.
-        tick = _tick(instance, tick)
-        materialize(instance, "deployed_model", deploy_config(second, force=True))
-        _score(instance)
+        if lands == "while the requested run goes on":
+            # Dagster's eager() would take the run's update as handling the deployment, and the
+            # machines at risk would stay the first model's.
+            tick = _tick(instance, tick)
+            materialize(instance, "deployed_model", deploy_config(second, force=True))
+            _score(instance)
+        else:
+            # The walkthrough's rollback on a loaded machine: the next tick sees the request and
+            # the deployment at once; only their timestamps tell which came first.
+            _score(instance)
+            materialize(instance, "deployed_model", deploy_config(second, force=True))
         tick = _tick(instance, tick)
         assert tick.get_num_requested(DEVICES_AT_RISK) == 1
+        _score(instance)
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 0
