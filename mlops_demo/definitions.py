@@ -55,6 +55,7 @@ defs = dg.Definitions.merge(
                 url=_env("MLOPS_BROKER_URL"),
                 readings_queue=_env("MLOPS_READINGS_QUEUE"),
                 statuses_queue=_env("MLOPS_STATUSES_QUEUE"),
+                queue_type=_env("MLOPS_QUEUE_TYPE"),
             ),
             "store": StoreResource(
                 url=_env("MLOPS_STORE_URL"),

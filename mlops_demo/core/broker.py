@@ -10,7 +10,14 @@ from contextlib import contextmanager, suppress
 import pika
 import pika.exceptions
 
-from mlops_demo.core.settings import SettingsError, check_credentials, redact_url
+from mlops_demo.core.settings import (
+    QUEUE_TYPES,
+    SettingsError,
+    check_credentials,
+    checked_choice,
+    get_settings,
+    redact_url,
+)
 
 DEFAULT_CHUNK_SIZE = 5000
 # How long a drain waits for one more message before it calls the queue empty.
@@ -19,6 +26,11 @@ IDLE_SECONDS = 1.0
 
 class BrokerUnavailable(RuntimeError):
     """The broker cannot be reached or dropped the connection."""
+
+
+class QueueTypeMismatch(SettingsError):
+    """A queue exists with the other type than MLOPS_QUEUE_TYPE asks for: trying again cannot
+    help, a person must choose."""
 
 
 _BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
@@ -67,21 +79,41 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def declare(ch, queue: str) -> int:
-    """Declare the durable queue (idempotent) and return how many messages wait in it."""
-    return ch.queue_declare(queue=queue, durable=True).method.message_count
+def declare(ch, queue: str, queue_type: str | None = None) -> int:
+    """Declare the durable queue (idempotent) and return how many messages wait in it.
+
+    Its type (MLOPS_QUEUE_TYPE unless given) is always named, so a queue of the other type is
+    an error, never silently used."""
+    queue_type = checked_choice(
+        "MLOPS_QUEUE_TYPE", queue_type or get_settings().queue_type, QUEUE_TYPES
+    )
+    try:
+        declared = ch.queue_declare(
+            queue=queue, durable=True, arguments={"x-queue-type": queue_type}
+        )
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code != 406 or "x-queue-type" not in exc.reply_text:
+            raise
+        existing = "quorum" if "'quorum'" in exc.reply_text.split("current is")[-1] else "classic"
+        raise QueueTypeMismatch(
+            f"queue {queue!r} exists as a {existing} queue, but MLOPS_QUEUE_TYPE asks for "
+            f"{queue_type}; a queue cannot change its type. Set MLOPS_QUEUE_TYPE={existing} to "
+            f"keep it, or let it drain and delete it (rabbitmqctl delete_queue {queue}) to have "
+            f"it declared as {queue_type}"
+        ) from None
+    return declared.method.message_count
 
 
-def queue_depth(url: str, queue: str) -> int:
+def queue_depth(url: str, queue: str, queue_type: str | None = None) -> int:
     """Messages ready in the queue; the queue is declared if it does not exist yet."""
     with channel(url) as ch:
-        return declare(ch, queue)
+        return declare(ch, queue, queue_type)
 
 
-def purge(url: str, queue: str) -> int:
+def purge(url: str, queue: str, queue_type: str | None = None) -> int:
     """Remove every ready message from the queue and return how many there were."""
     with channel(url) as ch:
-        declare(ch, queue)
+        declare(ch, queue, queue_type)
         return ch.queue_purge(queue).method.message_count
 
 
@@ -109,6 +141,7 @@ def publish(
     bodies: Iterable[bytes],
     on_confirmed: Callable[[int], None] | None = None,
     period_seconds: float = 0.0,
+    queue_type: str | None = None,
 ) -> int:
     """Publish persistent messages in transactions of TX_BATCH (one each when spaced by
     `period_seconds`); returns how many the broker confirmed. `on_confirmed(count)` is called
@@ -118,7 +151,7 @@ def publish(
     returned: list[bytes] = []
     batch = 1 if period_seconds > 0 else TX_BATCH
     with channel(url) as ch:
-        declare(ch, queue)
+        declare(ch, queue, queue_type)
         ch.add_on_return_callback(lambda _ch, _method, _props, body: returned.append(body))
         ch.tx_select()
         for body in bodies:
@@ -156,6 +189,7 @@ def drain(
     handle_chunk: Callable[[list[bytes]], None],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     max_messages: int | None = None,
+    queue_type: str | None = None,
 ) -> int:
     """Consume what the queue holds now, in chunks, acking each chunk only after `handle_chunk`.
 
@@ -166,7 +200,8 @@ def drain(
     """
     handled = 0
     with channel(url) as ch:
-        limit = declare(ch, queue) if max_messages is None else max_messages
+        declared = declare(ch, queue, queue_type)
+        limit = declared if max_messages is None else max_messages
         if limit == 0:
             return 0
         ch.basic_qos(prefetch_count=min(chunk_size, limit))

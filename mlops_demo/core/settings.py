@@ -35,6 +35,9 @@ class Settings:
     broker_url: str
     readings_queue: str
     statuses_queue: str
+    # classic, or quorum: RabbitMQ's replicated type, which a cluster needs to survive losing a
+    # node. A queue keeps the type it was declared with.
+    queue_type: str
     min_batch: int
     sensor_interval_seconds: int
     data_dir: Path
@@ -97,10 +100,15 @@ def _fraction(name: str, default: float, maximum: float = 1.0) -> float:
 
 EXECUTORS = ("in_process", "multiprocess")
 DAGSTER_INSTANCES = ("sqlite", "postgres")
+QUEUE_TYPES = ("classic", "quorum")
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str:
-    value = os.environ.get(name) or allowed[0]
+    return checked_choice(name, os.environ.get(name) or allowed[0], allowed)
+
+
+def checked_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """`value` of the setting `name` if it is one of `allowed`; else a SettingsError saying so."""
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
@@ -119,6 +127,7 @@ def get_settings() -> Settings:
         broker_url=os.environ.get("MLOPS_BROKER_URL") or DEFAULT_BROKER_URL,
         readings_queue=os.environ.get("MLOPS_READINGS_QUEUE") or "readings",
         statuses_queue=os.environ.get("MLOPS_STATUSES_QUEUE") or "daily_statuses",
+        queue_type=_choice("MLOPS_QUEUE_TYPE", QUEUE_TYPES),
         min_batch=_positive_int("MLOPS_MIN_BATCH", 500),
         sensor_interval_seconds=_positive_int("MLOPS_SENSOR_INTERVAL_SECONDS", 5),
         data_dir=resolve_data_dir(os.environ.get("MLOPS_DATA_DIR")),

@@ -30,6 +30,7 @@ class RabbitMQResource(dg.ConfigurableResource):
     url: str | None = None
     readings_queue: str | None = None
     statuses_queue: str | None = None
+    queue_type: str | None = None
 
     def _url(self) -> str:
         return self.url or get_settings().broker_url
@@ -38,10 +39,12 @@ class RabbitMQResource(dg.ConfigurableResource):
         return getattr(self, stream.queue_setting) or stream.queue(get_settings())
 
     def queue_depth(self, stream: Stream) -> int:
-        return broker.queue_depth(self._url(), self.queue_name(stream))
+        return broker.queue_depth(self._url(), self.queue_name(stream), self.queue_type)
 
     def drain(self, stream: Stream, handle_chunk: Callable[[list[bytes]], object]) -> int:
-        return broker.drain(self._url(), self.queue_name(stream), handle_chunk)
+        return broker.drain(
+            self._url(), self.queue_name(stream), handle_chunk, queue_type=self.queue_type
+        )
 
 
 class StoreResource(dg.ConfigurableResource):

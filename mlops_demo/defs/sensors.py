@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from mlops_demo.core.broker import BrokerUnavailable
+from mlops_demo.core.broker import BrokerUnavailable, QueueTypeMismatch
 from mlops_demo.core.settings import get_settings
 from mlops_demo.core.streams import Stream
 from mlops_demo.defs.resources import RabbitMQResource, StoreResource
@@ -86,6 +86,8 @@ def queue_depth_sensor(name: str, job_name: str, stream: Stream) -> dg.SensorDef
             depth = rabbitmq.queue_depth(stream)
         except BrokerUnavailable as exc:
             return dg.SkipReason(f"{exc}; trying again on the next tick")
+        except QueueTypeMismatch as exc:
+            return dg.SkipReason(str(exc))  # it names the setting and the fix
         minimum = get_settings().min_batch
         if depth >= minimum:
             context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")

@@ -32,3 +32,13 @@ def test_each_subcommand_has_help_with_an_example(subcommand):
 def test_an_unknown_subcommand_is_a_usage_error():
     result = run_cli("train")
     assert result.exit_code == 2 and "No such command 'train'" in result.stderr
+
+
+def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("MLOPS_EXECUTOR", "threads")
+    result = run_cli("publish", "readings", "-n", "1")
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == "error: MLOPS_EXECUTOR must be one of in_process, multiprocess, got 'threads'\n"
+    )

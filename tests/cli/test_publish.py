@@ -178,3 +178,19 @@ def test_a_batch_cut_off_by_the_broker_is_published_again_by_the_next_more(broke
     first = confirmed + 1
     assert f"published 500 readings (UDI {first}-{first + 499})" in output
     assert [m[UDI] for m in _drain(broker_url, queue)] == list(range(first, first + 500))
+
+
+def test_quorum_queues_are_declared_by_the_setting_and_a_mismatch_is_one_line(
+    env, broker_url, queues, monkeypatch
+):
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "quorum")
+    published = run_cli("publish", "readings", "-n", "20")
+    assert published.exit_code == 0 and "published 20 readings" in published.stdout
+    assert broker.queue_depth(broker_url, queues["readings"], "quorum") == 20
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "classic")
+    refused = run_cli("publish", "readings", "-n", "20")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip().count("\n") == 0
+    assert refused.stderr.startswith(
+        f"error: queue {queues['readings']!r} exists as a quorum queue, but MLOPS_QUEUE_TYPE"
+    )

@@ -92,3 +92,50 @@ def test_an_unreachable_broker_is_one_clear_error_without_the_password():
     message = str(caught.value)
     assert "cannot reach the RabbitMQ broker at amqp://guest:***@127.0.0.1:1/%2F" in message
     assert "Connection refused" in message and "s3cret" not in message
+
+
+@pytest.mark.parametrize("queue_type", ["classic", "quorum"])
+def test_both_queue_types_publish_count_and_drain_alike(
+    broker_url, queues, monkeypatch, queue_type
+):
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", queue_type)
+    queue = queues["readings"]
+    bodies = [b"%d" % i for i in range(broker.TX_BATCH + 3)]
+    assert broker.publish(broker_url, queue, bodies) == len(bodies)
+    assert broker.queue_depth(broker_url, queue) == len(bodies)
+    received: list[bytes] = []
+    assert broker.drain(broker_url, queue, received.extend, chunk_size=200) == len(bodies)
+    assert received == bodies
+    # The queue has the type asked for: the broker refuses it as the other one.
+    other = "classic" if queue_type == "quorum" else "quorum"
+    with pytest.raises(broker.QueueTypeMismatch, match=f"exists as a {queue_type} queue"):
+        broker.queue_depth(broker_url, queue, other)
+
+
+@pytest.mark.parametrize(("existing", "asked"), [("classic", "quorum"), ("quorum", "classic")])
+def test_a_queue_of_the_other_type_is_refused_naming_the_setting_and_the_fix(
+    broker_url, queues, monkeypatch, existing, asked
+):
+    queue = queues["statuses"]
+    broker.publish(broker_url, queue, [b"kept"], queue_type=existing)
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", asked)
+    for use in (
+        lambda: broker.publish(broker_url, queue, [b"x"]),
+        lambda: broker.drain(broker_url, queue, lambda chunk: None),
+        lambda: broker.purge(broker_url, queue),
+    ):
+        with pytest.raises(broker.QueueTypeMismatch) as refused:
+            use()
+        assert str(refused.value) == (
+            f"queue {queue!r} exists as a {existing} queue, but MLOPS_QUEUE_TYPE asks for "
+            f"{asked}; a queue cannot change its type. Set MLOPS_QUEUE_TYPE={existing} to keep "
+            f"it, or let it drain and delete it (rabbitmqctl delete_queue {queue}) to have it "
+            f"declared as {asked}"
+        )
+    assert broker.queue_depth(broker_url, queue, existing) == 1  # nothing lost, nothing added
+
+
+def test_an_unknown_queue_type_is_a_settings_error(broker_url, queues, monkeypatch):
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "stream")
+    with pytest.raises(broker.SettingsError, match="MLOPS_QUEUE_TYPE must be one of classic"):
+        broker.queue_depth(broker_url, queues["readings"])

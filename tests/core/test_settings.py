@@ -12,6 +12,7 @@ VARIABLES = (
     "MLOPS_BROKER_URL",
     "MLOPS_READINGS_QUEUE",
     "MLOPS_STATUSES_QUEUE",
+    "MLOPS_QUEUE_TYPE",
     "MLOPS_MIN_BATCH",
     "MLOPS_SENSOR_INTERVAL_SECONDS",
     "MLOPS_DATA_DIR",
@@ -33,6 +34,7 @@ def test_defaults(clean_env):
     settings = get_settings()
     assert settings.broker_url == "amqp://guest:guest@127.0.0.1:5672/%2F"
     assert (settings.readings_queue, settings.statuses_queue) == ("readings", "daily_statuses")
+    assert settings.queue_type == "classic"
     assert settings.min_batch == 500
     assert settings.sensor_interval_seconds == 5
     assert settings.data_dir == REPO_ROOT
@@ -79,6 +81,7 @@ def test_relative_data_dir_resolves_from_the_repository_not_the_working_director
         ("MLOPS_SENSOR_INTERVAL_SECONDS", "-3", "must be at least 1, got -3"),
         ("MLOPS_EXECUTOR", "threads", "MLOPS_EXECUTOR must be one of in_process, multiprocess"),
         ("MLOPS_DAGSTER_INSTANCE", "mysql", "must be one of sqlite, postgres"),
+        ("MLOPS_QUEUE_TYPE", "stream", "MLOPS_QUEUE_TYPE must be one of classic, quorum"),
     ],
 )
 def test_bad_values_say_which_setting_and_why(clean_env, name, value, message):

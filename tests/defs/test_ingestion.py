@@ -74,7 +74,9 @@ def _publish(url: str, queue: str, messages: list[dict]) -> None:
     broker.publish(url, queue, [json.dumps(m).encode() for m in messages])
 
 
-def test_both_streams_ingest_fully(env, instance, broker_url, queues):
+@pytest.mark.parametrize("queue_type", ["classic", "quorum"])
+def test_both_streams_ingest_fully(env, instance, broker_url, queues, monkeypatch, queue_type):
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", queue_type)  # publisher, sensor and run alike
     records = simulate(1200)
     _publish(broker_url, queues["readings"], [reading_of(x) for x in records])
     _publish(broker_url, queues["statuses"], [status_of(x) for x in records[:700]])

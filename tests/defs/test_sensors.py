@@ -128,3 +128,13 @@ def test_landed_batches_left_by_a_failed_run_are_retried_without_new_messages(
         in (skipped.skip_message)
     )
     assert "trying again at" in skipped.skip_message
+
+
+def test_a_queue_of_the_other_type_is_a_skip_naming_the_setting(
+    monkeypatch, data_dir, instance, broker_url, queues
+):
+    broker.publish(broker_url, queues["readings"], [b"{}"] * 500, queue_type="classic")
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "quorum")
+    result = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    assert isinstance(result, dg.SkipReason)
+    assert "exists as a classic queue, but MLOPS_QUEUE_TYPE asks for quorum" in result.skip_message
