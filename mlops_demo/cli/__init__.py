@@ -2,6 +2,7 @@
 
 import click
 
+from mlops_demo.cli.deploy_local import deploy_local
 from mlops_demo.cli.dev import dev
 from mlops_demo.cli.ensure_broker import ensure_broker_command
 from mlops_demo.cli.env_files import write_env_files
@@ -36,5 +37,5 @@ def main() -> None:
     write_env_files()
 
 
-for command in (walkthrough, dev, reset, ensure_broker_command, publish):
+for command in (walkthrough, dev, deploy_local, reset, ensure_broker_command, publish):
     main.add_command(command)

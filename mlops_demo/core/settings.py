@@ -40,6 +40,7 @@ class Settings:
     queue_type: str
     min_batch: int
     sensor_interval_seconds: int
+    ingestion_max_runtime_seconds: int
     data_dir: Path
     executor: str
     # None: the JSONL store in the data directory; else a folder for it, or a postgresql:// URL.
@@ -130,6 +131,7 @@ def get_settings() -> Settings:
         queue_type=_choice("MLOPS_QUEUE_TYPE", QUEUE_TYPES),
         min_batch=_positive_int("MLOPS_MIN_BATCH", 500),
         sensor_interval_seconds=_positive_int("MLOPS_SENSOR_INTERVAL_SECONDS", 5),
+        ingestion_max_runtime_seconds=_positive_int("MLOPS_INGESTION_MAX_RUNTIME_SECONDS", 600),
         data_dir=resolve_data_dir(os.environ.get("MLOPS_DATA_DIR")),
         executor=_choice("MLOPS_EXECUTOR", EXECUTORS),
         store_url=os.environ.get("MLOPS_STORE_URL") or None,

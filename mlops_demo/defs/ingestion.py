@@ -129,6 +129,10 @@ def stream_ingestion(
         job,
         selection=[drain_queue, clean_into_store, summarise_store],
         description=f"Drain the {stream.name} queue into the store.",
+        # A run whose process died with its code server stays "started" for ever, and its
+        # sensor waits for it: the daemon's run monitoring fails it after this long instead.
+        # Cutting a run short loses nothing (landed batches and redelivery cover it).
+        tags={"dagster/max_runtime_seconds": str(get_settings().ingestion_max_runtime_seconds)},
     )
     return dg.Definitions(
         assets=[drain_queue, clean_into_store, summarise_store],

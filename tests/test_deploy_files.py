@@ -1,0 +1,109 @@
+"""deploy/ as far as a machine without Docker or Kubernetes can check it: every file parses, every
+path, module, program and package it names exists here, and every setting it passes is one that
+mlops_demo reads."""
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from mlops_demo.core.settings import REPO_ROOT
+
+DEPLOY = REPO_ROOT / "deploy"
+# What reads MLOPS_* variables: the settings, and the PostgreSQL instance's dagster.yaml.
+SETTINGS_SOURCE = (REPO_ROOT / "mlops_demo" / "core" / "settings.py").read_text() + (
+    REPO_ROOT / ".dagster_home_postgres" / "dagster.yaml"
+).read_text()
+PROGRAMS = Path(sys.executable).parent
+
+
+def _yaml(name: str) -> dict:
+    return yaml.safe_load((DEPLOY / name).read_text())
+
+
+def _settings_named(text: str) -> set[str]:
+    return set(re.findall(r"\bMLOPS_[A-Z_]+\b", text))
+
+
+def test_every_file_parses():
+    for name in ("docker-compose.yml", "helm-values.yaml", "dagster.yaml", "workspace.yaml"):
+        assert isinstance(_yaml(name), dict), name
+
+
+def test_the_dockerfile_copies_what_exists_and_serves_the_code_location():
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        *sources, _target = line.split()
+        for source in sources:
+            assert (REPO_ROOT / source).exists(), source
+    command = re.search(r"CMD \[(.+?)\]", dockerfile, re.S).group(1)
+    arguments = re.findall(r'"([^"]+)"', command)
+    assert arguments[:3] == ["dagster", "code-server", "start"]
+    assert importlib.util.find_spec(arguments[arguments.index("-m") + 1]) is not None
+    assert arguments[arguments.index("--location-name") + 1] == "mlops_demo"
+    # The launchers' packages come in the release that matches the pinned dagster-postgres.
+    postgres_pin = re.search(
+        r"^dagster-postgres==(\S+?);", (REPO_ROOT / "requirements.txt").read_text(), re.M
+    )
+    for package in ("dagster-docker", "dagster-k8s"):
+        assert f"{package}=={postgres_pin.group(1)}" in dockerfile
+
+
+def test_the_compose_file_builds_this_image_and_runs_programs_that_exist():
+    compose = _yaml("docker-compose.yml")
+    services = compose["services"]
+    assert {"postgres", "rabbitmq", "code-server", "webserver", "daemon"} <= set(services)
+    build = services["code-server"]["build"]
+    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
+    image = services["code-server"]["image"]
+    assert services["webserver"]["image"] == services["daemon"]["image"] == image
+    for name in ("webserver", "daemon"):
+        program, *arguments = services[name]["entrypoint"]
+        assert (PROGRAMS / program).exists(), program
+        workspace = arguments[arguments.index("-w") + 1]
+        mounted = {v.split(":")[1]: v.split(":")[0] for v in services[name]["volumes"]}
+        assert (DEPLOY / mounted[workspace]).resolve() == DEPLOY / "workspace.yaml"
+    [server] = _yaml("workspace.yaml")["load_from"]
+    assert server["grpc_server"]["host"] == "code-server"
+    assert server["grpc_server"]["location_name"] == "mlops_demo"
+    assert str(server["grpc_server"]["port"]) in (DEPLOY / "Dockerfile").read_text()
+
+
+def test_the_runs_start_from_the_code_servers_image_with_what_they_need():
+    instance = _yaml("dagster.yaml")
+    launcher = instance["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
+    compose = _yaml("docker-compose.yml")
+    assert (
+        compose["services"]["code-server"]["environment"]["DAGSTER_CURRENT_IMAGE"]
+        == (compose["services"]["code-server"]["image"])
+    )
+    passed = set(launcher["config"]["env_vars"])
+    assert {"MLOPS_STORE_URL", "MLOPS_BROKER_URL", "MLOPS_DAGSTER_POSTGRES_URL"} <= passed
+    assert launcher["config"]["network"] in compose["networks"]
+    assert instance["run_monitoring"]["enabled"] is True
+
+
+def test_every_setting_the_files_pass_is_one_mlops_demo_reads():
+    read = _settings_named(SETTINGS_SOURCE)
+    for name in ("docker-compose.yml", "helm-values.yaml", "dagster.yaml", "Dockerfile"):
+        named = _settings_named((DEPLOY / name).read_text())
+        assert named <= read, f"{name} passes settings nothing reads: {named - read}"
+    compose_env = _yaml("docker-compose.yml")["x-mlops-env"]
+    assert {"MLOPS_STORE_URL", "MLOPS_BROKER_URL", "MLOPS_DAGSTER_POSTGRES_URL"} <= set(compose_env)
+
+
+def test_the_helm_values_serve_the_code_location_from_the_image():
+    values = _yaml("helm-values.yaml")
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    arguments = deployment["codeServerArgs"]
+    assert importlib.util.find_spec(arguments[arguments.index("-m") + 1]) is not None
+    assert arguments[arguments.index("--location-name") + 1] == "mlops_demo"
+    assert (
+        deployment["image"]["repository"]
+        == _yaml("docker-compose.yml")["services"]["code-server"]["image"]
+    )
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert {e["name"] for e in deployment["env"]} <= _settings_named(SETTINGS_SOURCE)
