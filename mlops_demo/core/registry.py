@@ -1,8 +1,9 @@
-"""The model registry: model files in trained-models/, their SHA-256, metrics and model cards.
+"""The model registry: model files, their SHA-256, metrics and model cards, in trained-models/ or,
+with the PostgreSQL store, in the same database (`registry_storage.py`).
 
-Only a model listed in registry.json, inside the folder, whose file still hashes to the recorded
-SHA-256 is ever unpickled: a pickle runs code when loaded, so a planted or altered file must be
-refused before joblib sees it.
+Only a registered model whose bytes, read once, still hash to the recorded SHA-256 is ever
+unpickled: a pickle runs code when loaded, so a planted or altered file must be refused before
+joblib sees it. That holds for both storages.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from pathlib import Path, PurePosixPath
 
 import joblib
 
-from mlops_demo.core.durable import ensure_dir, locked, write_atomically
 from mlops_demo.core.model_card import model_card
 from mlops_demo.core.modelling import TrainingSummary
-from mlops_demo.core.settings import MODELS_DIR, REGISTRY_FILE
+from mlops_demo.core.registry_storage import (
+    FolderRegistryStorage,
+    PostgresRegistryStorage,
+    RegistryStorage,
+)
+from mlops_demo.core.settings import MODELS_DIR, Settings, get_settings
 
 REGISTRY_FORMAT = 3
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "dagster")
@@ -107,16 +112,21 @@ def _deployed_stack(history: list[Deployment]) -> list[str]:
 
 
 class ModelRegistry:
-    def __init__(self, data_dir: Path):
-        self.directory = data_dir / MODELS_DIR
-        self.path = self.directory / REGISTRY_FILE
+    def __init__(self, data_dir: Path, settings: Settings | None = None):
+        """The registry beside the store: in PostgreSQL with the PostgreSQL store, else in
+        `data_dir`/trained-models/."""
+        settings = settings or get_settings()
+        self.storage: RegistryStorage = (
+            PostgresRegistryStorage(settings.store_url, settings.store_schema)
+            if settings.store_is_postgres
+            else FolderRegistryStorage(data_dir / MODELS_DIR)
+        )
 
     # Reading -----------------------------------------------------------------------------
 
     def _read(self) -> tuple[list[ModelEntry], list[Deployment]]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+        raw = self.storage.read_document()
+        if raw is None:
             return [], []
         try:
             document = json.loads(raw)
@@ -127,8 +137,9 @@ class ModelRegistry:
             history = [Deployment(**deployment) for deployment in document["deployments"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise RegistryError(
-                f"{self.path} cannot be read ({type(exc).__name__}: {exc}); it was left by another "
-                "version or damaged. Move it aside to start a new registry; the model files stay."
+                f"{self.storage.where} cannot be read ({type(exc).__name__}: {exc}); it was left "
+                "by another version or damaged. Move it aside to start a new registry; the model "
+                "files stay."
             ) from None
         return models, history
 
@@ -173,37 +184,35 @@ class ModelRegistry:
             "models": [asdict(entry) for entry in models],
             "deployments": [asdict(deployment) for deployment in history],
         }
-        write_atomically(self.path, json.dumps(document, indent=2).encode() + b"\n")
+        self.storage.write_document(json.dumps(document, indent=2).encode() + b"\n")
 
     # Writing -----------------------------------------------------------------------------
 
     def register(self, model: object, summary: TrainingSummary, gate: GateResult) -> ModelEntry:
         """Save the model and its card atomically, then record it; returns its entry."""
-        ensure_dir(self.directory)
         buffer = io.BytesIO()
         joblib.dump(model, buffer)
         data = buffer.getvalue()
-        with locked(self.path):
+        with self.storage.locked():
             now = datetime.now(UTC)
             stem = "model-" + now.strftime("%Y%m%dT%H%M%S.%fZ")
-            model_path = self.directory / f"{stem}.pickle"
-            write_atomically(model_path, data)
+            self.storage.write_file(f"{stem}.pickle", data)
             entry = ModelEntry(
                 **asdict(summary),
-                name=f"{MODELS_DIR}/{model_path.name}",
+                name=f"{MODELS_DIR}/{stem}.pickle",
                 sha256=hashlib.sha256(data).hexdigest(),
                 created_at=now.isoformat(timespec="seconds"),
                 versions=library_versions(),
                 gate=gate,
             )
-            write_atomically(self.directory / f"{stem}.md", model_card(entry).encode())
+            self.storage.write_file(f"{stem}.md", model_card(entry).encode())
             models, history = self._read()
             self._write([*models, entry], history)
         return entry
 
     def decide(self, name: str) -> str:
         """Apply a trained model's gate: it becomes a candidate or is rejected; returns which."""
-        with locked(self.path):
+        with self.storage.locked():
             models, history = self._read()
             models = [replace(e, decided=True) if e.name == name else e for e in models]
             self._write(models, history)
@@ -212,7 +221,7 @@ class ModelRegistry:
     def deploy(self, requested: str, force: bool = False) -> tuple[ModelEntry, Deployment]:
         """Make a candidate (or with force, any registered model) the champion, after its file
         matched its SHA-256; `previous` rolls back to the model deployed before the current one."""
-        with locked(self.path):
+        with self.storage.locked():
             models, history = self._read()
             stack = _deployed_stack(history)
             rollback = requested.strip() == PREVIOUS
@@ -257,7 +266,7 @@ class ModelRegistry:
     def _verified_bytes(self, requested: str) -> tuple[bytes, ModelEntry]:
         entry = self.resolve(requested)
         try:
-            data = (self.directory / entry.file_name).read_bytes()
+            data = self.storage.read_file(entry.file_name)
         except FileNotFoundError:
             raise RegistryError(f"{entry.name} is registered but its file is missing.") from None
         actual = hashlib.sha256(data).hexdigest()

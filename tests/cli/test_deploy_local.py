@@ -68,9 +68,9 @@ def test_the_topology_runs_the_loop_through_restarts_of_code_server_and_daemon(
         first = walkthrough.train_and_wait_for_candidates()
         scored = walkthrough.deploy_and_wait_for_devices_at_risk(first["recommended_model"])
         assert scored["num_unknown"] == 500
-        # Only the code server has a data directory: the model is in its folder.
-        registry = ModelRegistry(deployment.folder("code-server") / "data")
-        assert registry.deployed_name() == first["recommended_model"]
+        # The registry lives in PostgreSQL beside the store: no process keeps models on disk.
+        assert ModelRegistry(tmp_path / "anywhere").deployed_name() == first["recommended_model"]
+        assert not (deployment.folder("code-server") / "data" / "trained-models").exists()
         assert not (deployment.folder("webserver") / "data").exists()
     finally:
         deployment.stop_all()

@@ -1,12 +1,17 @@
-"""The model registry: atomic saves, model cards, and loading only what hashes to its entry."""
+"""The model registry, in a folder and in PostgreSQL: atomic saves, model cards, the lifecycle,
+and loading only what hashes to its entry."""
 
 import pickle
+import uuid
+from dataclasses import replace
 
 import pytest
 from helpers.faults import Planted
-from helpers.models import gate, register, summary
+from helpers.models import gate, model_bytes, register, replace_model_bytes, summary
+from helpers.postgres import POSTGRES_URL, run_sql
 
 from mlops_demo.core.registry import ModelRegistry, RegistryError
+from mlops_demo.core.settings import get_settings
 
 
 def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, passed=True):
@@ -14,8 +19,26 @@ def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, pa
 
 
 @pytest.fixture
-def registry(tmp_path):
-    return ModelRegistry(tmp_path)
+def folder_registry(tmp_path):
+    return ModelRegistry(tmp_path, replace(get_settings(), store_url=None))
+
+
+@pytest.fixture(params=["folder", "postgres"])
+def open_registry(request, tmp_path):
+    """Opens the registry in trained-models/, or in a PostgreSQL schema of the test's own."""
+    if request.param == "folder":
+        yield lambda: ModelRegistry(tmp_path, replace(get_settings(), store_url=None))
+        return
+    request.getfixturevalue("postgres_available")
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    settings = replace(get_settings(), store_url=POSTGRES_URL, store_schema=schema)
+    yield lambda: ModelRegistry(tmp_path, settings)
+    run_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def registry(open_registry):
+    return open_registry()
 
 
 def test_a_registered_model_loads_by_full_or_bare_name(registry, tmp_path):
@@ -24,14 +47,18 @@ def test_a_registered_model_loads_by_full_or_bare_name(registry, tmp_path):
     for name in (entry.name, entry.file_name, f"  {entry.name} "):
         model, loaded = registry.load(name)
         assert model == {"weights": [1, 2, 3]} and loaded == entry
-    card = (tmp_path / "trained-models" / entry.file_name.replace(".pickle", ".md")).read_text()
+    card = registry.storage.read_file(entry.file_name.replace(".pickle", ".md")).decode()
     assert entry.sha256 in card and "| f1 | 0.5000 |" in card and "scikit-learn" in card
+
+
+def test_a_folder_registry_leaves_no_temporary_files(folder_registry, tmp_path):
+    _register(folder_registry)
     assert not [p for p in (tmp_path / "trained-models").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_entries_record_path_hash_metrics_rows_features_and_versions(registry):
+def test_entries_record_path_hash_metrics_rows_features_and_versions(registry, open_registry):
     entry = _register(registry)
-    [stored] = ModelRegistry(registry.directory.parent).entries()
+    [stored] = open_registry().entries()
     assert stored == entry
     assert len(entry.sha256) == 64 and entry.training_rows == 70
     assert {"python", "scikit-learn", "dagster"} <= set(entry.versions)
@@ -64,7 +91,7 @@ def test_an_empty_registry_says_to_train_first(registry):
 def test_a_planted_pickle_under_a_candidates_name_is_refused_without_running(registry, tmp_path):
     entry = _register(registry)
     marker = tmp_path / "planted-code-ran"
-    (registry.directory / entry.file_name).write_bytes(pickle.dumps(Planted(str(marker))))
+    replace_model_bytes(registry, entry, pickle.dumps(Planted(str(marker))))
     with pytest.raises(RegistryError, match="does not match its registered SHA-256"):
         registry.load(entry.name)
     assert not marker.exists()
@@ -72,23 +99,22 @@ def test_a_planted_pickle_under_a_candidates_name_is_refused_without_running(reg
 
 def test_a_truncated_model_file_is_refused(registry):
     entry = _register(registry)
-    path = registry.directory / entry.file_name
-    path.write_bytes(path.read_bytes()[:10])
+    replace_model_bytes(registry, entry, model_bytes(registry, entry)[:10])
     with pytest.raises(RegistryError, match="altered or truncated, so it is not loaded"):
         registry.load(entry.file_name)
 
 
-def test_a_missing_model_file_is_named(registry):
+def test_a_missing_model_file_is_named(folder_registry):
+    registry = folder_registry
     entry = _register(registry)
-    (registry.directory / entry.file_name).unlink()
+    (registry.storage.directory / entry.file_name).unlink()
     with pytest.raises(RegistryError, match="is registered but its file is missing"):
         registry.load(entry.name)
 
 
 @pytest.mark.parametrize("content", [b'{"models": [{"name": 1', b"[]", b'{"models": [{"x": 1}]}'])
 def test_a_damaged_or_foreign_registry_is_one_clear_error(registry, content):
-    registry.directory.mkdir(parents=True)
-    registry.path.write_bytes(content)
+    registry.storage.write_document(content)
     with pytest.raises(RegistryError, match=r"cannot be read .*Move it aside"):
         registry.entries()
 
@@ -142,8 +168,7 @@ def test_previous_rolls_back_one_deployment_at_a_time(registry):
 
 def test_deploying_a_tampered_model_is_refused_and_not_recorded(registry):
     entry = _register(registry)
-    path = registry.directory / entry.file_name
-    path.write_bytes(path.read_bytes() + b"x")
+    replace_model_bytes(registry, entry, model_bytes(registry, entry) + b"x")
     with pytest.raises(RegistryError, match="does not match its registered SHA-256"):
         registry.deploy(entry.name)
     assert registry.history() == [] and registry.champion() is None

@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import pandas as pd
 import pytest
+from helpers.models import model_bytes, replace_model_bytes
 from helpers.runs import deploy_config, ingest, materialize, run_job
 
 from mlops_demo.core import broker
@@ -52,8 +53,8 @@ def test_the_deployed_model_hash_check_passes_then_fails_on_a_tampered_file(
     assert deployed.passed
     assert deployed.metadata["observed_sha256"].value == entry.sha256
 
-    path = env / entry.name
-    path.write_bytes(path.read_bytes() + b"tampered")
+    registry = ModelRegistry(env)
+    replace_model_bytes(registry, entry, model_bytes(registry, entry) + b"tampered")
     job = with_check_job.resolve_job_def("check_deployed_model")
     checked = _evaluation(job.execute_in_process(instance=instance, raise_on_error=False))
     assert not checked.passed

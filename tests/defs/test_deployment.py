@@ -1,14 +1,19 @@
 """Candidates appear by themselves after training; the Launchpad deploys only registered models."""
 
 import json
+import os
 import pickle
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
 from helpers.faults import Planted
+from helpers.models import model_bytes, replace_model_bytes
 from helpers.runs import deploy_config, ingest, materialize, metadata, run_job
 
 from mlops_demo.core.registry import ModelRegistry
+from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.core.simulator import simulate
 from mlops_demo.definitions import defs
 
@@ -53,7 +58,10 @@ def test_a_trained_model_leads_to_candidates_by_automation(trained, instance, en
     assert row["champion_window_f1"] is None
     json.dumps(row, allow_nan=False)
     assert f"model_name: {entry.name}" in meta["launchpad_config"]
-    assert (env / entry.name).is_file() and (env / entry.name.replace(".pickle", ".md")).is_file()
+    registry = ModelRegistry(env)
+    assert model_bytes(registry, entry) and registry.storage.read_file(
+        entry.file_name.replace(".pickle", ".md")
+    ).startswith(b"# ")
 
 
 def test_the_launchpad_config_deploys_a_candidate_by_full_or_bare_name(trained, instance, env):
@@ -86,14 +94,14 @@ def test_bad_launchpad_names_fail_naming_the_problem_and_the_candidates(
 
 def test_tampered_and_truncated_models_are_refused_without_unpickling(trained, instance, env):
     materialize(instance, "production_model_candidates")
-    [entry] = ModelRegistry(env).entries()
-    path = env / entry.name
+    registry = ModelRegistry(env)
+    [entry] = registry.entries()
     marker = env / "planted-code-ran"
-    path.write_bytes(pickle.dumps(Planted(str(marker))))
+    replace_model_bytes(registry, entry, pickle.dumps(Planted(str(marker))))
     message = _failure(materialize(instance, "deployed_model", deploy_config(entry.name), False))
     assert "does not match its registered SHA-256" in message
     assert not marker.exists()
-    path.write_bytes(b"")
+    replace_model_bytes(registry, entry, b"")
     message = _failure(materialize(instance, "deployed_model", deploy_config(entry.name), False))
     assert "altered or truncated" in message
 
@@ -107,3 +115,40 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
     return failure.step_failure_data.user_failure_data.description
+
+
+SECOND_MACHINE = """
+import json, sys
+import dagster as dg
+from helpers.runs import deploy_config, materialize, metadata
+with dg.instance_for_test() as instance:
+    materialize(instance, "deployed_model", deploy_config(sys.argv[1]))
+    scored = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
+print(json.dumps({k: scored[k] for k in ("model_name", "num_unknown", "num_scored")}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgres+postgres"], indirect=True)
+def test_a_second_machine_with_only_the_database_url_deploys_and_scores(
+    backend, trained, instance, env, tmp_path
+):
+    materialize(instance, "production_model_candidates")
+    [entry] = ModelRegistry(env).entries()
+    elsewhere = tmp_path / "second-machine"
+    elsewhere.mkdir()
+    # Its own empty data directory; the same database URL and schema (and broker settings).
+    machine = {
+        **os.environ,
+        "MLOPS_DATA_DIR": str(elsewhere),
+        "PYTHONPATH": str(REPO_ROOT / "tests"),
+    }
+    second = subprocess.run(
+        [sys.executable, "-c", SECOND_MACHINE, entry.name],
+        env=machine, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    scored = json.loads(second.stdout.strip().splitlines()[-1])
+    assert scored["model_name"] == entry.name and scored["num_unknown"] == 500
+    assert scored["num_scored"] > 0
+    assert list(elsewhere.iterdir()) == [] and not (env / "trained-models").exists()
+    assert ModelRegistry(env).deployed_name() == entry.name  # one registry, seen from both

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from helpers.faults import Planted
+from helpers.models import replace_model_bytes
 from helpers.runs import deploy_config, failure_message, ingest, materialize, run_job
 
 from mlops_demo.core.registry import ModelRegistry
@@ -56,7 +57,7 @@ def test_outputs_are_json_and_planted_pickles_are_refused_unread(env, instance, 
             output.write_bytes(planted)
             # Where Dagster's default IO manager would look, too.
             output.with_name(output.name.split(".")[0]).write_bytes(planted)
-    (env / entry.name).write_bytes(planted)
+    replace_model_bytes(ModelRegistry(env), entry, planted)
 
     for assets, upstreams in READERS.items():
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(

@@ -41,3 +41,13 @@ def register(
     )
     registry.decide(entry.name)
     return registry.resolve(entry.name)
+
+
+def replace_model_bytes(registry: ModelRegistry, entry: ModelEntry, data: bytes) -> None:
+    """Overwrite a registered model's stored bytes, wherever the registry keeps them, as an
+    attacker or a bad disk would."""
+    registry.storage.write_file(entry.file_name, data)
+
+
+def model_bytes(registry: ModelRegistry, entry: ModelEntry) -> bytes:
+    return registry.storage.read_file(entry.file_name)
