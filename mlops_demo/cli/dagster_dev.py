@@ -236,6 +236,23 @@ class DagsterDev:
             time.sleep(0.25)
         raise DagsterDevError(f"run {run_id[:8]} did not finish within {timeout:.0f} s")
 
+    def run_timeline(self, run_id: str) -> dict[str, float]:
+        """When the run was created (requested), launched (RUN_STARTING) and started (RUN_START),
+        in seconds since the epoch."""
+        data = self.graphql(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { creationTime startTime } } "
+            "logsForRun(runId: $id) { ... on EventConnection { events { __typename "
+            "... on RunStartingEvent { timestamp } } } } }",
+            {"id": run_id},
+        )
+        starting = [float(e["timestamp"]) / 1000 for e in data["logsForRun"]["events"]
+                    if e["__typename"] == "RunStartingEvent"]  # fmt: skip
+        run = data["runOrError"]
+        created = run["creationTime"]
+        started = run["startTime"] or created
+        return {"created": created, "launched": starting[0] if starting else started,
+                "started": started}  # fmt: skip
+
     def failure_message(self, run_id: str) -> str:
         events = self.graphql(
             "query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events { "

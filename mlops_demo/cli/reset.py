@@ -71,7 +71,10 @@ def _describe(paths: list[Path], settings: Settings) -> None:
         click.echo(f"  {path}")
     if settings.store_is_postgres:
         where = redact_url(settings.store_url)
-        click.echo(f"  the PostgreSQL schema {settings.store_schema} at {where}")
+        click.echo(
+            f"  the PostgreSQL schema {settings.store_schema} at {where} (the store and the "
+            "model registry)"
+        )
     if settings.dagster_instance == "postgres":
         click.echo("  the run history in the PostgreSQL Dagster instance")
     click.echo(
