@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 from helpers.faults import FAULT_TABLE, RUNNER
 from helpers.models import register
-from helpers.postgres import POSTGRES_URL
+from helpers.postgres import POSTGRES_URL, run_sql
 from helpers.rabbitmq_node import PrivateNode
 
 from mlops_demo.core import broker
@@ -212,10 +212,9 @@ def test_a_full_disk_fails_clearly_acks_nothing_unstored_and_catches_up(
 SAVE_AND_DIE = """
 import os, signal, sys
 from pathlib import Path
-from mlops_demo.core import durable
-from mlops_demo.core import registry
+from mlops_demo.core import registry_storage
 
-original = durable.write_atomically
+original = registry_storage.write_atomically
 
 def write_then_die(path, data):
     if path.suffix == ".pickle":
@@ -225,32 +224,55 @@ def write_then_die(path, data):
         os.kill(os.getpid(), signal.SIGKILL)
     original(path, data)
 
-registry.write_atomically = write_then_die
+def file_then_die(self, name, data):
+    # In PostgreSQL: the model's bytes are written in the transaction, then the process dies.
+    original_write_file(self, name, data)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+registry_storage.write_atomically = write_then_die
+original_write_file = registry_storage.PostgresRegistryStorage.write_file
+registry_storage.PostgresRegistryStorage.write_file = file_then_die
 sys.path.insert(0, sys.argv[2])
 from helpers.models import register
-from helpers.postgres import POSTGRES_URL
-from helpers.rabbitmq_node import PrivateNode
-register(registry.ModelRegistry(Path(sys.argv[1])), {"weights": list(range(100_000))})
+from mlops_demo.core.registry import ModelRegistry
+register(ModelRegistry(Path(sys.argv[1])), {"weights": list(range(100_000))})
 """
 
 
-def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path):
+@pytest.mark.parametrize("storage", ["folder", "postgres"])
+def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path, monkeypatch, storage):
     from mlops_demo.core.registry import ModelRegistry
 
+    if storage == "postgres":
+        schema = f"test_{uuid.uuid4().hex[:10]}"
+        monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
+        monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
+    else:
+        monkeypatch.delenv("MLOPS_STORE_URL", raising=False)
     registry = ModelRegistry(tmp_path)
-    kept = register(registry, {"weights": [1]}, 0.4)
-    killed = subprocess.run(
-        [sys.executable, "-c", SAVE_AND_DIE, str(tmp_path), str(Path(__file__).parent)], timeout=60
-    )
-    assert killed.returncode == -signal.SIGKILL
-    assert registry.entries() == [kept]
-    models = sorted(p.name for p in registry.directory.glob("*.pickle"))
-    assert models == [kept.file_name], "a half-written model appeared under a model's name"
-    model, _ = registry.load(kept.name)
-    assert model == {"weights": [1]}
-    again = register(registry, {"weights": [2]}, 0.6)
-    assert [e.name for e in registry.entries()] == [kept.name, again.name]
-    FAULT_TABLE.append(("model save killed mid-write (registry entries)", 1, 1, 0, 0, 0))
+    try:
+        kept = register(registry, {"weights": [1]}, 0.4)
+        killed = subprocess.run(
+            [sys.executable, "-c", SAVE_AND_DIE, str(tmp_path), str(Path(__file__).parent)],
+            timeout=60,
+        )
+        assert killed.returncode == -signal.SIGKILL
+        assert registry.entries() == [kept]
+        if storage == "folder":
+            models = sorted(p.name for p in registry.storage.directory.glob("*.pickle"))
+        else:
+            with psycopg2.connect(POSTGRES_URL) as connection, connection.cursor() as cursor:
+                cursor.execute(f"SELECT name FROM {schema}.model_files WHERE name LIKE '%.pickle'")
+                models = sorted(row[0] for row in cursor.fetchall())
+        assert models == [kept.file_name], "a half-written model appeared under a model's name"
+        model, _ = registry.load(kept.name)
+        assert model == {"weights": [1]}
+        again = register(registry, {"weights": [2]}, 0.6)
+        assert [e.name for e in registry.entries()] == [kept.name, again.name]
+    finally:
+        if storage == "postgres":
+            run_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    FAULT_TABLE.append((f"model save killed mid-write ({storage} registry entries)", 1, 1, 0, 0, 0))
 
 
 @pytest.fixture
