@@ -26,6 +26,7 @@ from mlops_demo.core.settings import (
 )
 from mlops_demo.core.store import StoreUnavailable, open_store
 from mlops_demo.core.store.jsonl import DIGESTS_SUFFIX
+from mlops_demo.core.store.udi_index import INDEX_SUFFIX
 from mlops_demo.core.streams import READINGS, STATUSES
 
 KEEP = {".gitkeep", "dagster.yaml"}
@@ -38,6 +39,7 @@ def doomed_paths(data_dir: Path, dagster_home: Path) -> list[Path]:
     for stream in (READINGS, STATUSES):
         names += [
             stream.store_file,
+            stream.store_file + INDEX_SUFFIX,
             stream.quarantine_file,
             stream.quarantine_file + DIGESTS_SUFFIX,
         ]

@@ -18,6 +18,7 @@ def state(env, tmp_path, broker_url, queues):
         "cleaned_daily_statuses.jsonl",
         "quarantined_readings.jsonl",
         "quarantined_readings.jsonl.sha256",
+        "cleaned_readings.jsonl.udis",
         "predictions.jsonl",
     ):
         (env / name).write_text("{}\n")

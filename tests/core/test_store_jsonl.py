@@ -14,7 +14,7 @@ from mlops_demo.core.cleaning import validate_reading
 from mlops_demo.core.durable import append_durably, repair_tail, write_atomically
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, TORQUE, UDI, reading_of
-from mlops_demo.core.store.jsonl import JsonlStore, line_udis
+from mlops_demo.core.store.jsonl import JsonlStore
 from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES, quarantine_entry
 
 
@@ -207,17 +207,3 @@ def test_new_files_and_folders_are_made_durable_in_their_folder(tmp_path, monkey
     synced.clear()
     append_durably(tmp_path / "a" / "b" / "new.jsonl", b"y\n")  # no new name: nothing to sync
     assert synced == []
-
-
-def test_line_udis_reads_canonical_lines_fast_and_parses_any_other():
-    lines = [
-        b'{"UDI":12,"Torque [Nm]":40}',
-        b'{"Torque [Nm]":40,"UDI":7}',  # UDI not first: parsed
-        b'{"UDI": 5, "Torque [Nm]": 40}',  # not canonical spacing: parsed
-        b'{"UDI":123456789012,"Torque [Nm]":40}',
-    ]
-    data = b"\n".join(lines) + b"\n"
-    starts, ends, udis = line_udis(data)
-    assert udis.tolist() == [12, 7, 5, 123456789012]
-    assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == lines
-    assert [len(a) for a in line_udis(b"")] == [0, 0, 0]

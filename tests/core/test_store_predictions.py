@@ -1,5 +1,6 @@
 """The prediction log on both backends: each (UDI, model) once, durable, safe to replay."""
 
+import json
 import uuid
 
 import pytest
@@ -55,3 +56,13 @@ def test_a_torn_last_line_is_cut_before_the_next_append(tmp_path):
     assert len(log.read_frame()) == 1
     assert log.append([_prediction(2, "a")]) == 1
     assert sorted(log.read_frame()["UDI"]) == [1, 2]
+
+
+def test_a_log_written_before_the_compact_lines_still_stores_each_key_once(tmp_path):
+    log = JsonlPredictionLog(tmp_path / "predictions.jsonl")
+    old = _prediction(7, "a")
+    log.path.write_text(json.dumps(old) + "\n")  # the spaced form earlier versions wrote
+    assert log.append([_prediction(7, "a", 0.9), _prediction(8, "a")]) == 1
+    frame = log.read_frame()
+    assert frame["UDI"].tolist() == [7, 8] and frame.loc[0, "failure_probability"] == 0.25
+    assert log.path.read_text().splitlines()[1].startswith('{"UDI":8,"model":"a",')

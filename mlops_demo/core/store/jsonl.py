@@ -33,51 +33,7 @@ from mlops_demo.core.store.protocol import (
     conflict_reason,
     quarantine_entry,
 )
-
-_UDI_PREFIX = b'{"UDI":'
-
-
-def _udi_of_line(line: bytes) -> int:
-    if line.startswith(_UDI_PREFIX):
-        return int(line[len(_UDI_PREFIX) : line.index(b",")])
-    return int(json.loads(line)[UDI])
-
-
-_UDI_DIGITS = 19  # an int64 has at most 19 digits
-_BLOCK = 1 << 24
-
-
-def line_udis(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each line's start, end (its newline) and UDI, for data of complete lines. Canonical
-    lines are read by numpy from the digits after `{"UDI":`, a million in a fraction of a
-    second and without a Python object per line; any other line is parsed."""
-    if not data:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    # In blocks: a comparison over the whole buffer would cost a byte of memory per byte read.
-    ends = np.concatenate(
-        [
-            np.flatnonzero(buffer[at : at + _BLOCK] == ord("\n")) + at
-            for at in range(0, len(buffer), _BLOCK)
-        ]
-    )
-    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-    last = len(buffer) - 1
-    # Column by column, so memory stays a few arrays of one value per line.
-    canonical = np.ones(len(starts), dtype=bool)
-    for offset, byte in enumerate(_UDI_PREFIX):
-        canonical &= buffer[np.minimum(starts + offset, last)] == byte
-    udis = np.zeros(len(starts), dtype=np.int64)
-    counting = canonical.copy()
-    for offset in range(len(_UDI_PREFIX), len(_UDI_PREFIX) + _UDI_DIGITS + 1):
-        digit = buffer[np.minimum(starts + offset, last)].astype(np.int64) - ord("0")
-        counting &= (digit >= 0) & (digit <= 9)
-        udis = np.where(counting, udis * 10 + digit, udis)
-    # A canonical line's digits end at a comma; anything else is parsed the slow way.
-    for i in np.flatnonzero(~canonical | counting | (udis == 0)):
-        udis[i] = _udi_of_line(data[starts[i] : ends[i]])
-    return starts, ends, udis
+from mlops_demo.core.store.udi_index import ENTRY, UdiIndex, read_lines, udi_of_line
 
 
 def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -155,7 +111,7 @@ class _Index:
     """What the store holds, for one ingestion: each UDI's line hash and each quarantined body."""
 
     def __init__(self, lines: Iterator[bytes], quarantined: set[str]):
-        self.lines = {_udi_of_line(line): hash(line) for line in lines}
+        self.lines = {udi_of_line(line): hash(line) for line in lines}
         self.bodies = quarantined
 
 
@@ -164,6 +120,7 @@ class JsonlStore:
         self.path = path
         self.quarantine_path = quarantine_path
         self.digests = QuarantineDigests(quarantine_path)
+        self.index = UdiIndex(path)
 
     @property
     def location(self) -> str:
@@ -180,18 +137,11 @@ class JsonlStore:
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
         return read_records(self.path, columns)
 
-    def _lines_and_udis(self) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
-        try:
-            data = complete_lines(self.path.read_bytes())
-        except FileNotFoundError:
-            data = b""
-        return (data, *line_udis(data))
-
     def udis(self) -> np.ndarray:
-        return np.sort(self._lines_and_udis()[3])
+        return np.sort(self.index.entries()[0]["udi"])
 
-    def _parsed(self, columns, data: bytes, starts, ends, chosen) -> pd.DataFrame:
-        records = [json.loads(data[starts[i] : ends[i]]) for i in chosen]
+    def _parsed(self, columns: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
+        records = [json.loads(line) for line in read_lines(self.path, chosen)]
         return pd.DataFrame.from_records(records, columns=list(columns))
 
     def read_range(
@@ -201,23 +151,22 @@ class JsonlStore:
         last_udi: int | None = None,
         newest: int | None = None,
     ) -> pd.DataFrame:
-        data, starts, ends, udis = self._lines_and_udis()
-        inside = np.ones(len(udis), dtype=bool)
+        entries = self.index.entries()[0]
+        inside = np.ones(len(entries), dtype=bool)
         if first_udi is not None:
-            inside &= udis >= first_udi
+            inside &= entries["udi"] >= first_udi
         if last_udi is not None:
-            inside &= udis <= last_udi
-        chosen = np.flatnonzero(inside)
-        chosen = chosen[np.argsort(udis[chosen], kind="stable")]
+            inside &= entries["udi"] <= last_udi
+        chosen = entries[inside]
+        chosen = chosen[np.argsort(chosen["udi"], kind="stable")]
         if newest is not None:
             chosen = chosen[len(chosen) - newest :] if newest else chosen[:0]
-        return self._parsed(columns, data, starts, ends, chosen)
+        return self._parsed(columns, chosen)
 
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
-        data, starts, ends, stored = self._lines_and_udis()
-        chosen = np.flatnonzero(np.isin(stored, udis))
-        chosen = chosen[np.argsort(stored[chosen], kind="stable")]
-        return self._parsed(columns, data, starts, ends, chosen)
+        entries = self.index.entries()[0]
+        chosen = entries[np.isin(entries["udi"], udis)]
+        return self._parsed(columns, chosen[np.argsort(chosen["udi"], kind="stable")])
 
     def quarantined(self) -> list[dict]:
         try:
@@ -243,6 +192,7 @@ class JsonlStore:
             repair_tail(self.path)
             repair_tail(self.quarantine_path)
             landing.remove_abandoned_partials()
+            self.index.bring_up_to_date()
             index = _Index(_complete_lines_from(self.path), self.digests.load())
             counts = IngestCounts()
             for batch in landing.batches():
@@ -252,6 +202,7 @@ class JsonlStore:
 
     def _ingest_batch(self, index: _Index, bodies: list[bytes], validate: Validate) -> IngestCounts:
         good: list[bytes] = []
+        udis: list[int] = []
         bad: list[bytes] = []
         digests: list[str] = []
         duplicates = 0
@@ -263,6 +214,7 @@ class JsonlStore:
                 if known is None:
                     index.lines[outcome.record[UDI]] = hash(line)
                     good.append(line)
+                    udis.append(outcome.record[UDI])
                     continue
                 if known == hash(line):
                     duplicates += 1
@@ -277,7 +229,7 @@ class JsonlStore:
             index.bodies.add(digest)
             digests.append(digest)
             bad.append(quarantine_entry(body, reason) + b"\n")
-        append_durably(self.path, b"".join(line + b"\n" for line in good))
+        self._append_records(good, udis)
         append_durably(self.quarantine_path, b"".join(bad))
         if bad:
             self.digests.record(digests)
@@ -288,3 +240,13 @@ class JsonlStore:
             quarantined=len(bad),
             batches=1,
         )
+
+    def _append_records(self, lines: list[bytes], udis: list[int]) -> None:
+        if not lines:
+            return
+        ends = _size(self.path) + np.cumsum([len(line) + 1 for line in lines]) - 1
+        append_durably(self.path, b"".join(line + b"\n" for line in lines))
+        entries = np.empty(len(lines), dtype=ENTRY)
+        entries["udi"], entries["end"] = udis, ends
+        entries["start"] = ends - [len(line) for line in lines]
+        self.index.extend(entries)

@@ -7,10 +7,10 @@ stores nothing twice. JSONL next to the record stores, or a PostgreSQL table in 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
@@ -18,6 +18,8 @@ from mlops_demo.core.durable import append_durably, complete_lines, locked, repa
 from mlops_demo.core.records import UDI
 from mlops_demo.core.settings import PREDICTIONS_FILE, Settings, is_postgres_url, redact_url
 from mlops_demo.core.store.postgres import connect, create_if_missing
+from mlops_demo.core.store.protocol import canonical_line
+from mlops_demo.core.store.udi_index import line_udis
 
 MODEL = "model"
 COLUMNS = (UDI, MODEL, "failure_probability", "at_risk", "predicted_at")
@@ -34,7 +36,7 @@ class PredictionLog(Protocol):
 
 
 def _line(prediction: dict) -> bytes:
-    return json.dumps({column: prediction[column] for column in COLUMNS}).encode()
+    return canonical_line({column: prediction[column] for column in COLUMNS})
 
 
 class JsonlPredictionLog:
@@ -45,25 +47,32 @@ class JsonlPredictionLog:
     def location(self) -> str:
         return str(self.path)
 
-    def _stored(self) -> Iterator[dict]:
+    def _data(self) -> bytes:
         try:
-            data = complete_lines(self.path.read_bytes())
+            return complete_lines(self.path.read_bytes())
         except FileNotFoundError:
-            return
-        for line in data.splitlines():
-            yield json.loads(line)
+            return b""
+
+    def _stored_keys(self, udis: list[int]) -> set[tuple[int, str]]:
+        # Only the verdicts on these UDIs are parsed: a log of months holds millions.
+        data = self._data()
+        starts, ends, stored = line_udis(data)
+        among = np.flatnonzero(np.isin(stored, udis))
+        rows = (json.loads(data[starts[i] : ends[i]]) for i in among)
+        return {(row[UDI], row[MODEL]) for row in rows}
 
     def append(self, predictions: list[dict]) -> int:
         with locked(self.path):
             repair_tail(self.path)
-            keys = {(row[UDI], row[MODEL]) for row in self._stored()}
+            keys = self._stored_keys([p[UDI] for p in predictions])
             new = [p for p in predictions if (p[UDI], p[MODEL]) not in keys]
             new = list({(p[UDI], p[MODEL]): p for p in new}.values())
             append_durably(self.path, b"".join(_line(p) + b"\n" for p in new))
         return len(new)
 
     def read_frame(self) -> pd.DataFrame:
-        return pd.DataFrame.from_records(list(self._stored()), columns=list(COLUMNS))
+        records = [json.loads(line) for line in self._data().splitlines()]
+        return pd.DataFrame.from_records(records, columns=list(COLUMNS))
 
 
 class PostgresPredictionLog:

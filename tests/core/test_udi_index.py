@@ -1,0 +1,92 @@
+"""The UDI index of the JSONL store: written by ingestion, never trusted past what the store
+holds, and rebuilt from the store when it is missing, behind or stale."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlops_demo.core.cleaning import validate_reading
+from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
+from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.udi_index import ENTRY, entries_of, line_udis
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JsonlStore:
+    return JsonlStore(tmp_path / "store.jsonl", tmp_path / "quarantine.jsonl")
+
+
+def _ingest(store: JsonlStore, records: list[dict], tmp_path: Path) -> None:
+    landing = LandingArea(tmp_path / "landing")
+    landing.land([json.dumps(reading_of(r)).encode() for r in records])
+    store.ingest(landing, validate_reading)
+
+
+def _written(store: JsonlStore) -> np.ndarray:
+    return np.frombuffer(store.index.path.read_bytes(), dtype=ENTRY)
+
+
+def _from_the_store(store: JsonlStore) -> np.ndarray:
+    return entries_of(store.path.read_bytes(), 0)
+
+
+def test_ingestion_writes_an_entry_per_stored_line(store, tmp_path, sample_records):
+    _ingest(store, sample_records[300:600], tmp_path)
+    _ingest(store, sample_records[:400], tmp_path)  # 300-399 are duplicates: no entry
+    written = _written(store)
+    assert written.tolist() == _from_the_store(store).tolist()
+    assert sorted(written["udi"]) == list(range(1, 601))
+    entries, complete = store.index.entries()
+    assert complete and entries.tolist() == written.tolist()
+
+
+def test_a_missing_or_lagging_index_is_made_up_from_the_store(store, tmp_path, sample_records):
+    _ingest(store, sample_records[:300], tmp_path)
+    whole = _written(store)
+    store.index.path.write_bytes(whole[:100].tobytes() + b"\x01\x02")  # behind, torn last entry
+    entries, complete = store.index.entries()
+    assert not complete and entries.tolist() == whole.tolist()
+    assert store.read_udis(READING_FIELDS, [250, 3])[UDI].tolist() == [3, 250]
+    store.index.path.unlink()
+    assert store.udis().tolist() == list(range(1, 301))
+    _ingest(store, sample_records[300:310], tmp_path)  # the next ingestion writes it whole
+    assert _written(store).tolist() == _from_the_store(store).tolist()
+
+
+def test_an_index_of_another_store_is_ignored(store, tmp_path, sample_records):
+    _ingest(store, sample_records[:300], tmp_path)
+    stale = store.index.path.read_bytes()
+    store.path.unlink()  # as `mlops-demo reset` would, had it left the index behind
+    store.index.path.write_bytes(stale)
+    _ingest(store, sample_records[500:900], tmp_path)
+    assert store.udis().tolist() == list(range(501, 901))
+    assert store.read_range(READING_FIELDS, newest=2)[UDI].tolist() == [899, 900]
+    assert _written(store).tolist() == _from_the_store(store).tolist()
+
+
+def test_a_torn_store_line_is_not_indexed(store, tmp_path, sample_records):
+    _ingest(store, sample_records[:10], tmp_path)
+    with open(store.path, "ab") as f:
+        f.write(b'{"UDI":11,"Torq')  # a writer died mid-line
+    entries, _ = store.index.entries()
+    assert entries["udi"].tolist() == list(range(1, 11))
+    _ingest(store, sample_records[10:12], tmp_path)  # the repair cuts it; 11 and 12 are stored
+    assert store.read_udis(READING_FIELDS, [11, 12])[UDI].tolist() == [11, 12]
+    assert _written(store).tolist() == _from_the_store(store).tolist()
+
+
+def test_line_udis_reads_canonical_lines_fast_and_parses_any_other():
+    lines = [
+        b'{"UDI":12,"Torque [Nm]":40}',
+        b'{"Torque [Nm]":40,"UDI":7}',  # UDI not first: parsed
+        b'{"UDI": 5, "Torque [Nm]": 40}',  # not canonical spacing: parsed
+        b'{"UDI":123456789012,"Torque [Nm]":40}',
+    ]
+    data = b"\n".join(lines) + b"\n"
+    starts, ends, udis = line_udis(data)
+    assert udis.tolist() == [12, 7, 5, 123456789012]
+    assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == lines
+    assert [len(a) for a in line_udis(b"")] == [0, 0, 0]
