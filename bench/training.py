@@ -1,0 +1,90 @@
+"""Training at scale: the real `train_ml_model` job on 10,000 and 100,000 simulated joined rows.
+
+    .venv/bin/python bench/training.py [--rows 10000 100000]
+
+For each size, writes JSONL stores of that many simulated readings and their statuses into a
+private data directory (with their UDI indexes, as ingestion leaves them), then runs
+`train_ml_model` in a fresh process: the join, the time-ordered split, the fit, the evaluation,
+the gate's candidate record and the registry's model, hash and card. Prints the job's wall time
+(the process's imports excluded), the fit alone, and the process's peak resident memory.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import peak_rss_mb
+
+from mlops_demo.core.records import reading_of, status_of
+from mlops_demo.core.simulator import iter_records
+from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.protocol import canonical_line
+from mlops_demo.core.streams import READINGS, STATUSES
+
+
+def _build(data_dir: Path, rows: int) -> None:
+    records = iter_records()
+    with (
+        open(data_dir / READINGS.store_file, "wb") as readings,
+        open(data_dir / STATUSES.store_file, "wb") as statuses,
+    ):
+        for _ in range(rows):
+            record = next(records)
+            readings.write(canonical_line(reading_of(record)) + b"\n")
+            statuses.write(canonical_line(status_of(record)) + b"\n")
+    for stream in (READINGS, STATUSES):
+        path = data_dir / stream.store_file
+        JsonlStore(path, data_dir / stream.quarantine_file).index.bring_up_to_date()
+
+
+def _child(data_dir: Path) -> dict:
+    os.environ["MLOPS_DATA_DIR"] = str(data_dir)
+    import dagster as dg
+
+    from mlops_demo.definitions import defs
+
+    job = defs.resolve_job_def("train_ml_model")
+    with dg.instance_for_test() as instance:
+        started = time.perf_counter()
+        result = job.execute_in_process(instance=instance)
+        seconds = time.perf_counter() - started
+    assert result.success
+    [trained] = result.asset_materializations_for_node("trained_model")
+    return {
+        "seconds": seconds,
+        "fit_seconds": trained.metadata["training_seconds"].value,
+        "training_rows": trained.metadata["train_rows"].value,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(_child(Path(sys.argv[2]))))
+        return 0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    rows = parser.parse_args().rows
+    print(f"{'joined rows':>11} {'job s':>7} {'fit s':>7} {'training rows':>13} {'peak MB':>8}")
+    for n in rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            _build(Path(tmp), n)
+            result = subprocess.run(
+                [sys.executable, __file__, "--child", tmp],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if result.returncode != 0:
+                raise RuntimeError(result.stderr[-3000:])
+            figures = json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"{n:>11,} {figures['seconds']:>7.2f} {figures['fit_seconds']:>7.2f} "
+              f"{figures['training_rows']:>13,} {figures['peak_rss_mb']:>8.0f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
