@@ -44,6 +44,11 @@ def _refuse_constant(name: str) -> float:
     raise Rejected(f"body holds {name}, which is not a finite number")
 
 
+# One decoder for every body: json.loads with an option builds a new one per call, which was a
+# third of the parse's time at 100,000 messages.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def parse_object(body: bytes) -> dict:
     """The JSON object in the body, or Rejected saying what is wrong with it."""
     if len(body) > MAX_BODY_BYTES:
@@ -53,7 +58,7 @@ def parse_object(body: bytes) -> dict:
     except UnicodeDecodeError as exc:
         raise Rejected(f"body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise Rejected(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(value, dict):
@@ -61,7 +66,12 @@ def parse_object(body: bytes) -> dict:
     return value
 
 
+_FIELD_SETS = {fields: frozenset(fields) for fields in (READING_FIELDS, STATUS_FIELDS)}
+
+
 def _check_fields(obj: dict, fields: tuple[str, ...]) -> None:
+    if obj.keys() == _FIELD_SETS[fields]:
+        return
     missing = [field for field in fields if field not in obj]
     if missing:
         raise Rejected("missing fields: " + ", ".join(missing))
@@ -72,7 +82,7 @@ def _check_fields(obj: dict, fields: tuple[str, ...]) -> None:
 
 def _number(obj: dict, field: str) -> float:
     value = obj[field]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Rejected(f"{field} must be a number, got {json.dumps(value)}")
     if not math.isfinite(value):
         raise Rejected(f"{field} must be finite, got {value}")

@@ -6,12 +6,13 @@ import uuid
 
 import pytest
 from helpers.postgres import POSTGRES_URL
+from psycopg2 import sql
 
 from mlops_demo.core.cleaning import validate_reading
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
 from mlops_demo.core.store.jsonl import JsonlStore
-from mlops_demo.core.store.postgres import PostgresStore
+from mlops_demo.core.store.postgres import PostgresStore, connect
 
 
 @pytest.fixture(params=["jsonl", "postgres"])
@@ -61,3 +62,31 @@ def test_udis_and_reads_by_udi_parse_only_the_records_asked_for(store, tmp_path,
     frame = store.read_udis(READING_FIELDS, [599, 5, 1000, 300])
     assert frame[UDI].tolist() == [5, 300, 599]  # in UDI order; 1000 is not stored
     assert frame.iloc[1].to_dict() == reading_of(sample_records[299])
+
+
+def test_missing_values_are_counted_per_field(store, tmp_path, sample_records):
+    landing = LandingArea(tmp_path / "landing")
+    landing.land([json.dumps(reading_of(r)).encode() for r in sample_records[:10]])
+    store.ingest(landing, validate_reading)
+    counted = store.count_missing(READING_FIELDS)
+    assert (counted.rows, counted.checked) == (10, 10)
+    assert counted.missing == dict.fromkeys(READING_FIELDS, 0)
+    _damage(store, {UDI: 11, "Torque [Nm]": None, "Type": ""})
+    counted = store.count_missing(READING_FIELDS, skip=10)
+    assert counted.rows == 11 and counted.missing["Torque [Nm]"] == 1
+    assert counted.missing["Type"] == 1 and counted.missing["Tool wear [min]"] == 1
+    assert counted.missing[UDI] == 0
+
+
+def _damage(store, record: dict) -> None:
+    """Add a record as a hand edit would, past the ingestion's validation."""
+    if isinstance(store, JsonlStore):
+        with open(store.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        return
+    with connect(store.url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("INSERT INTO {records} VALUES (%s, %s)").format(**store._names()),
+            (record[UDI], json.dumps(record)),
+        )
+        connection.commit()

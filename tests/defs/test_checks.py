@@ -91,21 +91,34 @@ def test_the_quarantine_share_check_warns_when_a_run_quarantines_too_much(
     assert result.success  # a warning, not a failure
 
 
-def test_the_required_columns_check_warns_on_a_damaged_store(env, instance, broker_url, queues):
-    ingest(instance, broker_url, queues, statuses=simulate(5))
-    store = env / "cleaned_daily_statuses.jsonl"
-    store.write_text(store.read_text() + '{"UDI": 6, "Target": 0, "Failure Type": null}\n')
-    broker.publish(broker_url, queues["statuses"], [json.dumps(status_of(simulate(7)[6])).encode()])
-    check = _check(
+def _status_run(instance, broker_url, queues, records) -> dg.AssetCheckEvaluation:
+    broker.publish(
+        broker_url, queues["statuses"], [json.dumps(status_of(r)).encode() for r in records]
+    )
+    return _check(
         run_job(instance, "get_all_daily_machine_statuses_job"),
         "cleaned_daily_statuses_has_every_required_column",
     )
+
+
+def test_the_required_columns_check_warns_on_a_damaged_store(env, instance, broker_url, queues):
+    records = simulate(8)
+    first = _status_run(instance, broker_url, queues, records[:5])
+    assert first.passed and first.metadata["rows_checked"].value == 5
+    store = env / "cleaned_daily_statuses.jsonl"
+    store.write_text(store.read_text() + '{"UDI": 6, "Target": 0, "Failure Type": null}\n')
+    check = _status_run(instance, broker_url, queues, records[6:7])
     assert not check.passed
     assert check.metadata["rows_missing_a_value"].value == {
         "UDI": 0,
         "Target": 0,
         "Failure Type": 1,
     }
+    # From where the passing evaluation stopped: the damaged line and the new record.
+    assert (check.metadata["rows"].value, check.metadata["rows_checked"].value) == (7, 2)
+    # After a failure every record is counted again, so the warning stays until it is mended.
+    again = _status_run(instance, broker_url, queues, records[7:8])
+    assert not again.passed and again.metadata["rows_checked"].value == 8
 
 
 def test_the_scoring_check_fails_on_a_reading_with_a_status_or_a_probability_outside_0_1():

@@ -28,9 +28,11 @@ from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import UDI
 from mlops_demo.core.store.protocol import (
     IngestCounts,
+    MissingValues,
     Validate,
     canonical_line,
     conflict_reason,
+    count_missing_in,
     quarantine_entry,
 )
 from mlops_demo.core.store.udi_index import ENTRY, UdiIndex, read_lines, udi_of_line
@@ -46,6 +48,7 @@ def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 DIGESTS_SUFFIX = ".sha256"
+_COUNT_SLICE = 50_000
 
 
 def _complete_lines_from(path: Path, offset: int = 0) -> Iterator[bytes]:
@@ -167,6 +170,18 @@ class JsonlStore:
         entries = self.index.entries()[0]
         chosen = entries[np.isin(entries["udi"], udis)]
         return self._parsed(columns, chosen[np.argsort(chosen["udi"], kind="stable")])
+
+    def count_missing(self, fields: tuple[str, ...], skip: int = 0) -> MissingValues:
+        entries = self.index.entries()[0]
+        if skip > len(entries):  # not this store's arrival order: count them all
+            skip = 0
+        missing = dict.fromkeys(fields, 0)
+        # In slices, so a store of millions never sits in memory parsed.
+        for at in range(skip, len(entries), _COUNT_SLICE):
+            lines = read_lines(self.path, entries[at : at + _COUNT_SLICE])
+            for field, count in count_missing_in(map(json.loads, lines), fields).items():
+                missing[field] += count
+        return MissingValues(rows=len(entries), checked=len(entries) - skip, missing=missing)
 
     def quarantined(self) -> list[dict]:
         try:

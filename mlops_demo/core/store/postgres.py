@@ -28,6 +28,7 @@ from mlops_demo.core.records import UDI
 from mlops_demo.core.settings import redact_url
 from mlops_demo.core.store.protocol import (
     IngestCounts,
+    MissingValues,
     Validate,
     canonical_line,
     conflict_reason,
@@ -158,6 +159,25 @@ class PostgresStore:
             cursor.execute(query.format(**self._names()), ([int(u) for u in udis],))
             rows = [json.loads(record) for (record,) in cursor]
         return pd.DataFrame.from_records(rows, columns=list(columns))
+
+    def count_missing(self, fields: tuple[str, ...], skip: int = 0) -> MissingValues:
+        self.create()
+        # ->> gives NULL for a missing key and for JSON null alike.
+        counts = sql.SQL(", ").join(
+            sql.SQL("count(*) FILTER (WHERE coalesce(r ->> {}, '') = '')").format(
+                sql.Literal(field)
+            )
+            for field in fields
+        )
+        query = sql.SQL(
+            "SELECT count(*), {counts} FROM (SELECT record::jsonb AS r FROM {records}) AS s"
+        ).format(counts=counts, **self._names())
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(query)
+            rows, *missing = cursor.fetchone()
+        return MissingValues(
+            rows=rows, checked=rows, missing=dict(zip(fields, missing, strict=True))
+        )
 
     def quarantined(self) -> list[dict]:
         self.create()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -41,6 +41,22 @@ class IngestCounts:
             total_rows=other.total_rows,
             batches=self.batches + other.batches,
         )
+
+
+@dataclass(frozen=True)
+class MissingValues:
+    rows: int  # every record the store holds
+    checked: int  # the records counted
+    missing: dict[str, int]
+
+
+def count_missing_in(records: Iterable[dict], fields: tuple[str, ...]) -> dict[str, int]:
+    missing = dict.fromkeys(fields, 0)
+    for record in records:
+        for field in fields:
+            if record.get(field) in (None, ""):
+                missing[field] += 1
+    return missing
 
 
 class Store(Protocol):
@@ -78,12 +94,20 @@ class Store(Protocol):
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
         """The stored records among these UDIs, in UDI order."""
 
+    def count_missing(self, fields: tuple[str, ...], skip: int = 0) -> MissingValues:
+        """Per field, how many records lack it or hold null or an empty string, counted past the
+        first `skip` records in arrival order (JSONL), or over every record (PostgreSQL, which
+        keeps no arrival order and counts in the database)."""
+
     def quarantined(self) -> list[dict]: ...
+
+
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_line(record: dict) -> bytes:
     """The record's one stored form, without its newline."""
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(record).encode()
 
 
 def conflict_reason(udi: int) -> str:
