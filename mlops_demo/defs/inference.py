@@ -4,13 +4,13 @@ model; every prediction kept in the prediction log."""
 from datetime import UTC, datetime
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from mlops_demo.core import modelling
 from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.store.predictions import MODEL
+from mlops_demo.core.store.protocol import udis_without_status
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.checks import SCORED_ONLY_UNKNOWN, scored_only_unknown_readings
 from mlops_demo.defs.deployment import AFTER_PASSING_CHECKS
@@ -63,7 +63,9 @@ def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
     # UDIs first, then only the readings to score: a store holds millions, a morning hundreds.
     readings = store.open(READINGS)
     statuses = pd.DataFrame({UDI: store.open(STATUSES).udis()})
-    unknown = readings.read_udis(READING_FIELDS, np.setdiff1d(readings.udis(), statuses[UDI]))
+    unknown = readings.read_udis(
+        READING_FIELDS, udis_without_status(readings.udis(), statuses[UDI].to_numpy())
+    )
     try:
         reasons = modelling.outside_signature(unknown, entry.signature)
     except modelling.SignatureMismatch as exc:

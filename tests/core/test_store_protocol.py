@@ -4,6 +4,7 @@ stores."""
 import json
 import uuid
 
+import numpy as np
 import pytest
 from helpers.postgres import POSTGRES_URL
 from psycopg2 import sql
@@ -13,6 +14,7 @@ from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
 from mlops_demo.core.store.jsonl import JsonlStore
 from mlops_demo.core.store.postgres import PostgresStore, connect
+from mlops_demo.core.store.protocol import udis_without_status
 
 
 @pytest.fixture(params=["jsonl", "postgres"])
@@ -90,3 +92,9 @@ def _damage(store, record: dict) -> None:
             (record[UDI], json.dumps(record)),
         )
         connection.commit()
+
+
+def test_the_readings_without_a_status_are_those_whose_udi_has_none():
+    readings, statuses = np.array([1, 2, 3, 5, 8]), np.array([2, 5, 6])
+    assert udis_without_status(readings, statuses).tolist() == [1, 3, 8]
+    assert udis_without_status(readings, np.array([], dtype=np.int64)).tolist() == [1, 2, 3, 5, 8]

@@ -39,7 +39,7 @@ def test_ingestion_writes_an_entry_per_stored_line(store, tmp_path, sample_recor
     written = _written(store)
     assert written.tolist() == _from_the_store(store).tolist()
     assert sorted(written["udi"]) == list(range(1, 601))
-    entries, complete = store.index.entries()
+    entries, complete = store.index.entries_and_whether_written()
     assert complete and entries.tolist() == written.tolist()
 
 
@@ -47,7 +47,7 @@ def test_a_missing_or_lagging_index_is_made_up_from_the_store(store, tmp_path, s
     _ingest(store, sample_records[:300], tmp_path)
     whole = _written(store)
     store.index.path.write_bytes(whole[:100].tobytes() + b"\x01\x02")  # behind, torn last entry
-    entries, complete = store.index.entries()
+    entries, complete = store.index.entries_and_whether_written()
     assert not complete and entries.tolist() == whole.tolist()
     assert store.read_udis(READING_FIELDS, [250, 3])[UDI].tolist() == [3, 250]
     store.index.path.unlink()
@@ -71,7 +71,7 @@ def test_a_torn_store_line_is_not_indexed(store, tmp_path, sample_records):
     _ingest(store, sample_records[:10], tmp_path)
     with open(store.path, "ab") as f:
         f.write(b'{"UDI":11,"Torq')  # a writer died mid-line
-    entries, _ = store.index.entries()
+    entries = store.index.entries()
     assert entries["udi"].tolist() == list(range(1, 11))
     _ingest(store, sample_records[10:12], tmp_path)  # the repair cuts it; 11 and 12 are stored
     assert store.read_udis(READING_FIELDS, [11, 12])[UDI].tolist() == [11, 12]

@@ -141,7 +141,7 @@ class JsonlStore:
         return read_records(self.path, columns)
 
     def udis(self) -> np.ndarray:
-        return np.sort(self.index.entries()[0]["udi"])
+        return np.sort(self.index.entries()["udi"])
 
     def _parsed(self, columns: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
         records = [json.loads(line) for line in read_lines(self.path, chosen)]
@@ -154,7 +154,7 @@ class JsonlStore:
         last_udi: int | None = None,
         newest: int | None = None,
     ) -> pd.DataFrame:
-        entries = self.index.entries()[0]
+        entries = self.index.entries()
         inside = np.ones(len(entries), dtype=bool)
         if first_udi is not None:
             inside &= entries["udi"] >= first_udi
@@ -167,12 +167,12 @@ class JsonlStore:
         return self._parsed(columns, chosen)
 
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
-        entries = self.index.entries()[0]
+        entries = self.index.entries()
         chosen = entries[np.isin(entries["udi"], udis)]
         return self._parsed(columns, chosen[np.argsort(chosen["udi"], kind="stable")])
 
     def count_missing(self, fields: tuple[str, ...], skip: int = 0) -> MissingValues:
-        entries = self.index.entries()[0]
+        entries = self.index.entries()
         if skip > len(entries):  # not this store's arrival order: count them all
             skip = 0
         missing = dict.fromkeys(fields, 0)

@@ -80,9 +80,13 @@ class UdiIndex:
         self.store_path = store_path
         self.path = store_path.with_name(store_path.name + INDEX_SUFFIX)
 
-    def entries(self) -> tuple[np.ndarray, bool]:
-        """Every complete stored line's entry, in the store's order, and whether the index file
-        holds them all (False when the store's newest lines, or all of it, had to be read)."""
+    def entries(self) -> np.ndarray:
+        """Every complete stored line's entry, in the store's order."""
+        return self.entries_and_whether_written()[0]
+
+    def entries_and_whether_written(self) -> tuple[np.ndarray, bool]:
+        """The entries, and whether the index file holds them all (False when the store's
+        newest lines, or all of it, had to be read)."""
         written = self._written()
         try:
             with open(self.store_path, "rb") as store:
@@ -99,8 +103,8 @@ class UdiIndex:
 
     def bring_up_to_date(self) -> np.ndarray:
         """Call under the store's lock: index what the file does not cover yet."""
-        entries, complete = self.entries()
-        if not complete:
+        entries, written = self.entries_and_whether_written()
+        if not written:
             write_atomically(self.path, entries.tobytes())
         return entries
 
