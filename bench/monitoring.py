@@ -1,6 +1,7 @@
 """Monitoring and inference at scale, on a large store and prediction log.
 
     .venv/bin/python bench/monitoring.py [--rows 1000000] [--predictions 100000]
+                                         [--store jsonl|postgres] [--postgres-url URL]
 
 Builds a JSONL store of `--rows` readings and the statuses of all but the newest 500, and a
 prediction log of `--predictions` verdicts for the newest readings, and writes the stores' UDI
@@ -14,16 +15,21 @@ so its peak RSS is its own, it times what the assets and the check read and comp
   first): finds the 500 readings without a status, reads only those, scores them with a model
   trained on the first 10,000 joined rows and appends the verdicts to the prediction log.
 Each is set beside pandas' own JSON-lines reader reading the same files and computing nothing:
-what a monitor that parses the files must pay before its first sum. The peak of a process that
+what a monitor that parses the files must pay before its first sum. With `--store postgres`, the
+same rows are copied into a private schema and the three read them there, through the
+PostgreSQL store and prediction log (the baseline still reads the JSONL files). The peak of a process that
 only imports what devices_at_risk's does is printed as its floor.
 """
 
 import argparse
+import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +49,58 @@ FILES = {
 WAITING = 500
 
 
+# "<url> <schema>" when the stores and the log are PostgreSQL's (--store postgres).
+POSTGRES_ENV = "BENCH_POSTGRES_STORE"
+
+
 def _store(directory: Path, name: str):
+    if POSTGRES_ENV in os.environ:
+        from mlops_demo.core.store.postgres import PostgresStore
+
+        url, schema = os.environ[POSTGRES_ENV].split()
+        return PostgresStore(url, schema, name.removesuffix(".jsonl"), f"quarantine_{name[:-6]}")
     from mlops_demo.core.store.jsonl import JsonlStore
 
     return JsonlStore(directory / name, directory / f"quarantine-{name}")
+
+
+def _log(directory: Path):
+    from mlops_demo.core.store.predictions import JsonlPredictionLog, PostgresPredictionLog
+
+    if POSTGRES_ENV in os.environ:
+        return PostgresPredictionLog(*os.environ[POSTGRES_ENV].split())
+    return JsonlPredictionLog(directory / "predictions.jsonl")
+
+
+def _copy_into_postgres(directory: Path, url: str, schema: str) -> None:
+    """The JSONL files, line for line, into the tables the PostgreSQL store and log use."""
+    from psycopg2 import sql
+
+    from mlops_demo.core.store.postgres import connect
+    from mlops_demo.core.store.udi_index import udi_of_line
+
+    os.environ[POSTGRES_ENV] = f"{url} {schema}"
+    for name in ("readings.jsonl", "statuses.jsonl"):
+        _store(directory, name).create()
+    log = _log(directory)
+    log.append([])  # creates its table
+    with connect(url) as connection, connection.cursor() as cursor:
+        for name, columns in (
+            ("readings.jsonl", "(udi, record)"),
+            ("statuses.jsonl", "(udi, record)"),
+            ("predictions.jsonl", "(udi, model, entry)"),
+        ):
+            rows = io.StringIO()
+            for line in (directory / name).read_text().splitlines():
+                key = f"{udi_of_line(line.encode())}"
+                if name == "predictions.jsonl":
+                    key += "\t" + json.loads(line)["model"]
+                rows.write(f"{key}\t{line}\n")
+            rows.seek(0)
+            table = sql.Identifier(schema, name.removesuffix(".jsonl"))
+            copy = sql.SQL("COPY {} " + columns + " FROM STDIN").format(table)
+            cursor.copy_expert(copy.as_string(cursor), rows)
+        connection.commit()
 
 
 def _devices_at_risk(directory: Path) -> None:
@@ -54,7 +108,6 @@ def _devices_at_risk(directory: Path) -> None:
 
     from mlops_demo.core import modelling
     from mlops_demo.core.records import READING_FIELDS
-    from mlops_demo.core.store.predictions import JsonlPredictionLog
     from mlops_demo.core.store.protocol import udis_without_status
 
     readings, statuses = _store(directory, "readings.jsonl"), _store(directory, "statuses.jsonl")
@@ -67,7 +120,7 @@ def _devices_at_risk(directory: Path) -> None:
          "failure_probability": float(row.failure_probability), "at_risk": bool(row.at_risk)}
         for row in scored.itertuples()
     ]  # fmt: skip
-    assert JsonlPredictionLog(directory / "predictions.jsonl").append(verdicts) == WAITING
+    assert _log(directory).append(verdicts) == WAITING
 
 
 def _train(directory: Path) -> None:
@@ -96,7 +149,6 @@ def _child(directory: Path, phase: str, trained_through: int) -> dict:
     from mlops_demo.core.modelling import FEATURE_COLUMNS
     from mlops_demo.core.performance import realized_performance
     from mlops_demo.core.records import READING_FIELDS, TARGET, UDI
-    from mlops_demo.core.store.predictions import JsonlPredictionLog
 
     started = time.perf_counter()
     if phase.endswith(":baseline"):
@@ -105,7 +157,7 @@ def _child(directory: Path, phase: str, trained_through: int) -> dict:
     elif phase == "devices_at_risk":
         _devices_at_risk(directory)
     elif phase == "performance":
-        log = JsonlPredictionLog(directory / "predictions.jsonl").read_frame()
+        log = _log(directory).read_frame()
         statuses = _store(directory, "statuses.jsonl").read_range(
             (UDI, TARGET), first_udi=int(log[UDI].min()), last_udi=int(log[UDI].max())
         )
@@ -160,6 +212,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--predictions", type=int, default=100_000)
+    parser.add_argument("--store", choices=("jsonl", "postgres"), default="jsonl")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     trained_through = args.rows - args.predictions
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,17 +226,28 @@ def main() -> int:
         print(f"UDI indexes written in {time.perf_counter() - started:.2f} s, "
               "as the stores' next ingestion would")  # fmt: skip
         _train(Path(tmp))
-        for computation in FILES:
-            ours, baseline = (_run(tmp, phase, trained_through)
-                              for phase in (computation, f"{computation}:baseline"))  # fmt: skip
-            print(f"{computation:<12} {ours['seconds']:6.2f} s, peak {ours['peak_rss_mb']:.0f} MB; "
-                  f"pandas reading {', '.join(FILES[computation])}: {baseline['seconds']:.2f} s, "
-                  f"peak {baseline['peak_rss_mb']:.0f} MB "
-                  f"({ours['seconds'] / baseline['seconds']:.2f}x its time)")  # fmt: skip
-        floor = _run(tmp, "floor", trained_through)["peak_rss_mb"]
-        print(f"floor: a process importing the code location and scikit-learn, doing nothing: "
-              f"peak {floor:.0f} MB")  # fmt: skip
+        if args.store == "postgres":
+            _copy_into_postgres(Path(tmp), args.postgres_url, f"bench_{uuid.uuid4().hex[:8]}")
+            print("the same rows copied into PostgreSQL: the computations read them there")
+        try:
+            _compare(tmp, trained_through)
+        finally:
+            if args.store == "postgres":
+                _store(Path(tmp), "readings.jsonl").drop()
     return 0
+
+
+def _compare(tmp: str, trained_through: int) -> None:
+    for computation in FILES:
+        ours, baseline = (_run(tmp, phase, trained_through)
+                          for phase in (computation, f"{computation}:baseline"))  # fmt: skip
+        print(f"{computation:<12} {ours['seconds']:6.2f} s, peak {ours['peak_rss_mb']:.0f} MB; "
+              f"pandas reading {', '.join(FILES[computation])}: {baseline['seconds']:.2f} s, "
+              f"peak {baseline['peak_rss_mb']:.0f} MB "
+              f"({ours['seconds'] / baseline['seconds']:.2f}x its time)")  # fmt: skip
+    floor = _run(tmp, "floor", trained_through)["peak_rss_mb"]
+    print(f"floor: a process importing the code location and scikit-learn, doing nothing: "
+          f"peak {floor:.0f} MB")  # fmt: skip
 
 
 def _run(directory: str, phase: str, trained_through: int) -> dict:
