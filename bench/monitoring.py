@@ -17,8 +17,8 @@ so its peak RSS is its own, it times what the assets and the check read and comp
 Each is set beside pandas' own JSON-lines reader reading the same files and computing nothing:
 what a monitor that parses the files must pay before its first sum. With `--store postgres`, the
 same rows are copied into a private schema and the three read them there, through the
-PostgreSQL store and prediction log (the baseline still reads the JSONL files). The peak of a process that
-only imports what devices_at_risk's does is printed as its floor.
+PostgreSQL store and prediction log (the baseline still reads the JSONL files). The peak of a
+process that only imports what devices_at_risk's does is printed as its floor.
 """
 
 import argparse

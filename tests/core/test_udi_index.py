@@ -10,6 +10,7 @@ import pytest
 from mlops_demo.core.cleaning import validate_reading
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
+from mlops_demo.core.store import udi_index
 from mlops_demo.core.store.jsonl import JsonlStore
 from mlops_demo.core.store.udi_index import ENTRY, entries_of, line_udis
 
@@ -65,6 +66,15 @@ def test_an_index_of_another_store_is_ignored(store, tmp_path, sample_records):
     assert store.udis().tolist() == list(range(501, 901))
     assert store.read_range(READING_FIELDS, newest=2)[UDI].tolist() == [899, 900]
     assert _written(store).tolist() == _from_the_store(store).tolist()
+
+
+def test_a_store_indexed_in_blocks_smaller_than_a_line_gives_the_same_entries(
+    store, tmp_path, sample_records, monkeypatch
+):
+    _ingest(store, sample_records[:50], tmp_path)
+    store.index.path.unlink()
+    monkeypatch.setattr(udi_index, "_BLOCK", 37)  # lines are about 200 bytes
+    assert store.index.entries().tolist() == _from_the_store(store).tolist()
 
 
 def test_a_torn_store_line_is_not_indexed(store, tmp_path, sample_records):

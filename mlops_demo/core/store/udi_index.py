@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -94,12 +95,12 @@ class UdiIndex:
                     written = written[:0]
                 covered = int(written["end"][-1]) + 1 if len(written) else 0
                 store.seek(covered)
-                tail = complete_lines(store.read())  # a torn last line is no record yet
+                read = list(_entries_from(store, covered))
         except FileNotFoundError:
             return np.zeros(0, dtype=ENTRY), not len(written)
-        if not tail:
+        if not read:
             return written, True
-        return np.concatenate([written, entries_of(tail, covered)]), False
+        return np.concatenate([written, *read]), False
 
     def bring_up_to_date(self) -> np.ndarray:
         """Call under the store's lock: index what the file does not cover yet."""
@@ -120,6 +121,19 @@ class UdiIndex:
         except FileNotFoundError:
             raw = b""
         return np.frombuffer(raw[: len(raw) - len(raw) % ENTRY.itemsize], dtype=ENTRY)
+
+
+def _entries_from(store, offset: int) -> Iterator[np.ndarray]:
+    """The entries of the complete lines from the file's position on, read in blocks: indexing
+    a whole store of millions costs a block of memory, not the store's size."""
+    carry = b""
+    while block := store.read(_BLOCK):
+        data = carry + block
+        complete = complete_lines(data)  # a torn last line is no record yet
+        if complete:
+            yield entries_of(complete, offset)
+        offset += len(complete)
+        carry = data[len(complete) :]
 
 
 def _matches(store, written: np.ndarray) -> bool:
