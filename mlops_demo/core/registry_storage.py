@@ -70,6 +70,8 @@ class PostgresRegistryStorage:
     def __init__(self, url: str, schema: str):
         from psycopg2 import sql
 
+        from mlops_demo.core.store.postgres import TablesOnce
+
         self.url = url
         self.schema = schema
         self._names = {
@@ -79,24 +81,17 @@ class PostgresRegistryStorage:
         }
         self._sql = sql
         self._connection = None  # while locked: the transaction every statement joins
-        self._created = False
+        self._create = TablesOnce(url, sql.SQL(
+            "CREATE SCHEMA IF NOT EXISTS {schema};"
+            "CREATE TABLE IF NOT EXISTS {registry} "
+            "(id smallint PRIMARY KEY CHECK (id = 1), document bytea NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS {files} (name text PRIMARY KEY, data bytea NOT NULL, "
+            "stored_at timestamptz NOT NULL DEFAULT now())"
+        ).format(**self._names))  # fmt: skip
 
     @property
     def where(self) -> str:
         return f"{redact_url(self.url)} {self.schema}.model_registry"
-
-    def _create(self) -> None:
-        from mlops_demo.core.store.postgres import create_if_missing
-
-        if not self._created:
-            create_if_missing(self.url, self._sql.SQL(
-                "CREATE SCHEMA IF NOT EXISTS {schema};"
-                "CREATE TABLE IF NOT EXISTS {registry} "
-                "(id smallint PRIMARY KEY CHECK (id = 1), document bytea NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS {files} (name text PRIMARY KEY, data bytea NOT NULL, "
-                "stored_at timestamptz NOT NULL DEFAULT now())"
-            ).format(**self._names))  # fmt: skip
-            self._created = True
 
     def _execute(self, statement: str, parameters: tuple) -> tuple | None:
         from mlops_demo.core.store.postgres import connect

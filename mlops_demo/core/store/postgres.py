@@ -73,13 +73,35 @@ def create_if_missing(url: str, statement: sql.Composable) -> None:
                     raise
 
 
+class TablesOnce:
+    """Creates a schema's tables the first time they are needed, once per object, so that not
+    every statement pays a round trip for CREATE ... IF NOT EXISTS."""
+
+    def __init__(self, url: str, statement: sql.Composable):
+        self.url, self.statement, self.done = url, statement, False
+
+    def __call__(self) -> None:
+        if not self.done:
+            create_if_missing(self.url, self.statement)
+            self.done = True
+
+
 class PostgresStore:
     def __init__(self, url: str, schema: str, table: str, quarantine_table: str):
         self.url = url
         self.schema = schema
         self.table = table
         self.quarantine_table = quarantine_table
-        self._created = False
+        self._tables = TablesOnce(
+            url,
+            sql.SQL(
+                "CREATE SCHEMA IF NOT EXISTS {schema};"
+                "CREATE TABLE IF NOT EXISTS {records} "
+                "(udi bigint PRIMARY KEY, record text NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
+                "entry text NOT NULL)"
+            ).format(**self._names()),
+        )
 
     @property
     def location(self) -> str:
@@ -94,17 +116,7 @@ class PostgresStore:
 
     def create(self) -> None:
         """Create the schema and tables if they do not exist yet (once per store object)."""
-        if self._created:
-            return
-        statement = sql.SQL(
-            "CREATE SCHEMA IF NOT EXISTS {schema};"
-            "CREATE TABLE IF NOT EXISTS {records} "
-            "(udi bigint PRIMARY KEY, record text NOT NULL);"
-            "CREATE TABLE IF NOT EXISTS {quarantine} (body_sha256 text PRIMARY KEY, "
-            "entry text NOT NULL)"
-        ).format(**self._names())
-        create_if_missing(self.url, statement)
-        self._created = True
+        self._tables()
 
     def row_count(self) -> int:
         self.create()

@@ -17,7 +17,7 @@ from psycopg2 import sql
 from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
 from mlops_demo.core.records import UDI
 from mlops_demo.core.settings import PREDICTIONS_FILE, Settings, is_postgres_url, redact_url
-from mlops_demo.core.store.postgres import connect, create_if_missing
+from mlops_demo.core.store.postgres import TablesOnce, connect
 from mlops_demo.core.store.protocol import canonical_line
 from mlops_demo.core.store.udi_index import line_udis
 
@@ -81,23 +81,18 @@ class PostgresPredictionLog:
         self.schema_name = schema
         self.table = sql.Identifier(schema, "predictions")
         self.schema = sql.Identifier(schema)
-        self._created = False
+        self._create = TablesOnce(
+            url,
+            sql.SQL(
+                "CREATE SCHEMA IF NOT EXISTS {schema};"
+                "CREATE TABLE IF NOT EXISTS {table} (udi bigint, model text, entry text NOT "
+                "NULL, PRIMARY KEY (udi, model))"
+            ).format(schema=self.schema, table=self.table),
+        )
 
     @property
     def location(self) -> str:
         return f"{redact_url(self.url)} {self.schema_name}.predictions"
-
-    def _create(self) -> None:
-        if not self._created:
-            create_if_missing(
-                self.url,
-                sql.SQL(
-                    "CREATE SCHEMA IF NOT EXISTS {schema};"
-                    "CREATE TABLE IF NOT EXISTS {table} (udi bigint, model text, entry text NOT "
-                    "NULL, PRIMARY KEY (udi, model))"
-                ).format(schema=self.schema, table=self.table),
-            )
-            self._created = True
 
     def append(self, predictions: list[dict]) -> int:
         self._create()
