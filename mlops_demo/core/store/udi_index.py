@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlops_demo.core.durable import complete_lines, write_atomically
+from mlops_demo.core.durable import append_durably, complete_lines, write_atomically
 from mlops_demo.core.records import UDI
 
 INDEX_SUFFIX = ".udis"
@@ -110,10 +110,9 @@ class UdiIndex:
         return entries
 
     def extend(self, entries: np.ndarray) -> None:
-        """Call under the store's lock, once the lines they locate are durable. Not fsync'd: a
-        lost or torn entry only means the next reader indexes those lines itself."""
-        with open(self.path, "ab") as f:
-            f.write(entries.tobytes())
+        """Call under the store's lock, once the lines they locate are durable. A torn entry
+        (a crash mid-append) is ignored: the next reader indexes those lines itself."""
+        append_durably(self.path, entries.tobytes())
 
     def _written(self) -> np.ndarray:
         try:
