@@ -65,3 +65,20 @@ def cleanup(url: str, *queues: str) -> None:
 
 def cpu_note() -> str:
     return f"{os.cpu_count()} cores"
+
+
+def run_job_timed(job_name: str):
+    """Run one of the code location's jobs in this process on a throwaway Dagster instance;
+    returns the successful result and the run's seconds, imports excluded. Set the MLOPS_*
+    variables before calling: the definitions read them when first imported."""
+    import dagster as dg
+
+    from mlops_demo.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    with dg.instance_for_test() as instance:
+        started = time.perf_counter()
+        result = job.execute_in_process(instance=instance)
+        seconds = time.perf_counter() - started
+    assert result.success
+    return result, seconds

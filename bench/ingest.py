@@ -32,6 +32,7 @@ from _common import (
     private_queue,
     ratio,
     reading_bodies,
+    run_job_timed,
 )
 
 RAW_BATCH = 1000
@@ -83,16 +84,7 @@ def _job_child(url: str, queue: str, data_dir: Path) -> dict:
     os.environ.update(
         MLOPS_BROKER_URL=url, MLOPS_READINGS_QUEUE=queue, MLOPS_DATA_DIR=str(data_dir)
     )
-    import dagster as dg
-
-    from mlops_demo.definitions import defs
-
-    job = defs.resolve_job_def("get_all_readings_job")
-    with dg.instance_for_test() as instance:
-        started = time.perf_counter()
-        result = job.execute_in_process(instance=instance)
-        seconds = time.perf_counter() - started
-    assert result.success
+    result, seconds = run_job_timed("get_all_readings_job")
     [drained] = [
         m.metadata["messages_received"].value
         for m in result.asset_materializations_for_node("sensor_readings")

@@ -15,10 +15,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import peak_rss_mb
+from _common import peak_rss_mb, run_job_timed
 
 from mlops_demo.core.records import reading_of, status_of
 from mlops_demo.core.simulator import iter_records
@@ -44,16 +43,7 @@ def _build(data_dir: Path, rows: int) -> None:
 
 def _child(data_dir: Path) -> dict:
     os.environ["MLOPS_DATA_DIR"] = str(data_dir)
-    import dagster as dg
-
-    from mlops_demo.definitions import defs
-
-    job = defs.resolve_job_def("train_ml_model")
-    with dg.instance_for_test() as instance:
-        started = time.perf_counter()
-        result = job.execute_in_process(instance=instance)
-        seconds = time.perf_counter() - started
-    assert result.success
+    result, seconds = run_job_timed("train_ml_model")
     [trained] = result.asset_materializations_for_node("trained_model")
     return {
         "seconds": seconds,
