@@ -58,7 +58,8 @@ def _store(directory: Path, name: str):
         from mlops_demo.core.store.postgres import PostgresStore
 
         url, schema = os.environ[POSTGRES_ENV].split()
-        return PostgresStore(url, schema, name.removesuffix(".jsonl"), f"quarantine_{name[:-6]}")
+        table = name.removesuffix(".jsonl")
+        return PostgresStore(url, schema, table, f"quarantine_{table}")
     from mlops_demo.core.store.jsonl import JsonlStore
 
     return JsonlStore(directory / name, directory / f"quarantine-{name}")
