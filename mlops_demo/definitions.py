@@ -47,7 +47,7 @@ defs = dg.Definitions.merge(
             *checks.store_checks,
             monitoring.cleaned_readings_resemble_training_data,
         ],
-        jobs=[jobs.train_ml_model],
+        jobs=[jobs.train_ml_model, jobs.deploy_model],
         schedules=[jobs.train_ml_model_schedule],
         sensors=[default_automation_condition_sensor, retrain_on_drift_or_decay_sensor],
         resources={

@@ -64,6 +64,13 @@ def test_automation_covers_candidates_devices_at_risk_and_performance_only():
 
 
 def test_job_names_and_selections():
+    named = {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")}
+    assert named == {
+        "get_all_readings_job",
+        "get_all_daily_machine_statuses_job",
+        "train_ml_model",
+        "deploy_model",
+    }
     readings = defs.resolve_job_def("get_all_readings_job")
     statuses = defs.resolve_job_def("get_all_daily_machine_statuses_job")
     assert {k.to_user_string() for k in readings.asset_layer.selected_asset_keys} == {
@@ -87,6 +94,14 @@ def test_training_job_and_its_stopped_schedule():
     assert (schedule.name, schedule.job_name) == ("train_ml_model_schedule", "train_ml_model")
     assert schedule.cron_schedule == "*/10 * * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_the_deployment_job_scores_in_the_same_run():
+    job = defs.resolve_job_def("deploy_model")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
+        "deployed_model",
+        "devices_at_risk",
+    }
 
 
 def test_sensor_names_and_which_run_by_default():

@@ -126,10 +126,17 @@ def _train_from_the_jobs_page(ui: DagsterUI) -> None:
 
 
 def _deploy_from_the_launchpad(
-    ui: DagsterUI, model_name: str, deployed: str, force: bool = False
+    ui: DagsterUI, model_name: str, deployed: str, force: bool = False, alone: bool = False
 ) -> None:
-    ui.open_asset("deployed_model")
-    ui.page.get_by_role("button", name=MATERIALIZE).click()
+    """Jobs > deploy_model > Materialize all, or with `alone` the asset's own Materialize: both
+    open the Launchpad, since model_name has no default."""
+    if alone:
+        ui.open_asset("deployed_model")
+        ui.page.get_by_role("button", name=MATERIALIZE).click()
+    else:
+        ui.nav("Jobs")
+        ui.page.get_by_text("deploy_model", exact=True).click()
+        ui.page.get_by_role("button", name="Materialize all").click()
     config = f"      model_name: {model_name}\n" + ("      force: true\n" if force else "")
     dialog = ui.launchpad(f"ops:\n  deployed_model:\n    config:\n{config}")
     launch = dialog.get_by_role("button", name="Materialize")
@@ -179,7 +186,7 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     assert "Could not parse record" not in ui.text()
     ui.shot("production-model-candidates.png")
 
-    # 7-8. Deploy it from the Launchpad; devices_at_risk refreshes by itself.
+    # 7-8. Deploy it from the deploy_model job's Launchpad, which scores devices_at_risk too.
     _deploy_from_the_launchpad(ui, first, first)
     ui.open_asset("devices_at_risk")
     ui.wait_for(ui.metadata_pattern("model_name", re.escape(first)), "devices_at_risk's scoring")
@@ -198,8 +205,11 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     ).group(1)
     status = ui.wait_for(ui.metadata_pattern("new_model_status", "(candidate|rejected)"), "gate")
     _deploy_from_the_launchpad(ui, second, second, force=status.group(1) == "rejected")
-    _deploy_from_the_launchpad(ui, "previous", first)
+    # The rollback from the asset's own Launchpad: the automation scores it.
+    _deploy_from_the_launchpad(ui, "previous", first, alone=True)
     assert ModelRegistry(env).deployed_name() == first
+    ui.open_asset("devices_at_risk")
+    ui.wait_for(ui.metadata_pattern("model_name", re.escape(first)), "the rollback's scoring")
 
     # 10. Monitoring: statuses for the scored readings; then readings whose torque drifts.
     _published_batches_are_stored(ui, statuses, "cleaned_daily_statuses", "1,500")

@@ -222,8 +222,8 @@ class DagsterDev:
 
     def run_status(self, run_id: str) -> dict:
         return self.graphql(
-            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status startTime endTime "
-            "jobName } } }",
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { runId status startTime "
+            "endTime jobName } } }",
             {"id": run_id},
         )["runOrError"]
 

@@ -200,36 +200,28 @@ class Walkthrough:
     def deploy_and_wait_for_devices_at_risk(
         self, model_name: str, force: bool = False, expected_model: str | None = None
     ) -> dict:
-        """Deploy as the Launchpad does and wait for devices_at_risk to follow by itself."""
+        """Deploy as the deploy_model job's Launchpad does: the same run scores the readings."""
         config = {"model_name": model_name, **({"force": True} if force else {})}
-        self.say("  Launchpad config:\n    ops:\n      deployed_model:\n        config:\n"
+        self.say("  Jobs > deploy_model > Materialize all, Launchpad config:\n    ops:\n"
+                 "      deployed_model:\n        config:\n"
                  + "".join(f"          {k}: {str(v).lower() if v is True else v}\n"
                            for k, v in config.items()).rstrip())  # fmt: skip
-        run = self._run(
-            ASSET_JOB, ["deployed_model"], {"ops": {"deployed_model": {"config": config}}}
-        )
-        deployed_at = run["endTime"]
-        deployed = self._newest("deployed_model", after=deployed_at - 60)["metadata"]
+        launched_at = time.time()
+        run = self._run("deploy_model", run_config={"ops": {"deployed_model": {"config": config}}})
+        deployed = self._newest("deployed_model", after=launched_at - 1)["metadata"]
         expected_model = expected_model or model_name
         if deployed["model_name"] != expected_model:
             raise StepFailed(f"deployed {deployed['model_name']}, expected {expected_model}")
         self.say(f"  deployed {deployed['model_name']} (previous: {deployed['previous_model']}, "
                  f"forced: {deployed['forced']}, rollback: {deployed['rollback']})")  # fmt: skip
-
-        def refreshed():
-            event = self._newest("devices_at_risk", after=deployed_at - 1)
-            if event and event["metadata"].get("model_name") == expected_model:
-                return event
-            return None
-
-        event = self._wait("devices_at_risk to refresh for the deployed model", refreshed)
-        freshness = self._freshness(
-            "deployment -> devices_at_risk refreshed", deployed_at, event
-        ).total
+        event = self._newest("devices_at_risk", after=launched_at - 1)
+        if event is None or event["run_id"] != run["runId"]:
+            raise StepFailed("the deploy_model run did not score devices_at_risk")
+        freshness = self._freshness("deployment -> devices_at_risk scored", launched_at, event)
         meta = event["metadata"]
-        self.say(f"  devices_at_risk refreshed by itself {freshness:.1f} s after the deployment: "
-                 f"{meta['num_at_risk']} of {meta['num_scored']} machines whose status is still "
-                 "unknown are at risk")  # fmt: skip
+        self.say(f"  devices_at_risk scored in the same run, {freshness.total:.1f} s after the "
+                 f"launch: {meta['num_at_risk']} of {meta['num_scored']} machines whose status "
+                 "is still unknown are at risk")  # fmt: skip
         self.say(f"  UDIs at risk: {meta['devices_at_risk']}")
         return meta
 
@@ -410,8 +402,8 @@ Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
   - Jobs > train_ml_model > Materialize all: a new model
   - production_model_candidates: every model with its status (candidate, rejected, deployed,
     retired), the gate's reason and the Launchpad config to deploy one
-  - deployed_model > Materialize opens the Launchpad: deploy with model_name, roll back with
-    model_name: previous
+  - Jobs > deploy_model > Materialize all: deploy with model_name (roll back with model_name:
+    previous) and score devices_at_risk in the same run
   - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest
   - deployed_model_performance: realized F1, precision and recall as statuses arrive; its
     Checks tab charts the realized F1 against the test F1

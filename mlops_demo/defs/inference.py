@@ -13,7 +13,7 @@ from mlops_demo.core.store.predictions import MODEL
 from mlops_demo.core.store.protocol import udis_without_status
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.checks import SCORED_ONLY_UNKNOWN, scored_only_unknown_readings
-from mlops_demo.defs.deployment import AFTER_PASSING_CHECKS
+from mlops_demo.defs.deployment import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
 from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
 
 RISKIEST_SHOWN = 20
@@ -80,11 +80,14 @@ def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
     group_name="inference",
     kinds={"scikitlearn"},
     deps=["historic_readings", "historic_daily_statuses"],
-    automation_condition=AFTER_PASSING_CHECKS,
+    automation_condition=AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN,
     check_specs=[SCORED_ONLY_UNKNOWN],
 )
 def devices_at_risk(
-    deployed_model: ModelEntry, store: StoreResource, model_registry: ModelRegistryResource
+    context: dg.AssetExecutionContext,
+    deployed_model: ModelEntry,
+    store: StoreResource,
+    model_registry: ModelRegistryResource,
 ) -> dg.MaterializeResult:
     """The readings whose status has not arrived yet (today's), scored by the deployed model:
     which machines are predicted to fail. Readings outside what the model was trained on are
@@ -97,6 +100,8 @@ def devices_at_risk(
     scored = modelling.score(model, to_score)
     stored = store.predictions().append(_predictions(scored, entry.name))
     at_risk = scored[scored["at_risk"]]
+    # Tells the automation that a deployment made earlier in this run needs no run of its own.
+    context.instance.add_run_tags(context.run.run_id, {SCORED_WITH_TAG: entry.name})
     return dg.MaterializeResult(
         metadata={
             "model_name": entry.name,

@@ -90,14 +90,27 @@ def _assert_the_loop_ran(output: str, env, instance: dg.DagsterInstance) -> None
     assert "model_name: previous" in output
     _assert_freshness_is_reported_in_phases(output)
     assert len(_automated_materializations(instance, "production_model_candidates")) == 3
-    # One refresh at least for each deployment and the rollback; new data adds more.
-    assert len(_automated_materializations(instance, "devices_at_risk")) >= 4
+    _assert_each_deployment_was_scored_in_its_run(instance, len(history))
     _assert_monitoring_reacted_to_the_drift(output, third.name, instance)
+
+
+def _assert_each_deployment_was_scored_in_its_run(instance, deployments: int) -> None:
+    runs = instance.get_run_records(dg.RunsFilter(job_name="deploy_model"))
+    assert len(runs) == deployments
+    scored = {
+        record.run_id
+        for record in instance.fetch_materializations(
+            dg.AssetKey("devices_at_risk"), limit=50
+        ).records
+    }
+    assert {run.dagster_run.run_id for run in runs} <= scored
+    for run in runs:
+        assert run.dagster_run.tags["mlops_demo/scored_with_model"]
 
 
 def _assert_freshness_is_reported_in_phases(output: str) -> None:
     assert "tick wait    queued     start      work" in output
-    rows = re.findall(r"^(\w.+?(?:rows\)|refreshed))\s+([\d.]+)((?:\s+[\d.]+){4})$", output, re.M)
+    rows = re.findall(r"^(\w.+?(?:rows\)|scored))\s+([\d.]+)((?:\s+[\d.]+){4})$", output, re.M)
     assert len(rows) >= 8, output[-3000:]
     for name, total, phases in rows:
         # The phases cover the whole time (each rounded to a tenth).

@@ -95,17 +95,23 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     assert len(StoreResource().predictions().read_frame()) == scored["num_scored"]
 
 
+def _two_models(instance, env, broker_url, queues, records) -> tuple[str, str]:
+    """Readings 1-1500 with statuses for 1-1000, and two registered models."""
+    ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
+    run_job(instance, "train_ml_model")
+    materialize(instance, "production_model_candidates")
+    run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
+    materialize(instance, "production_model_candidates")
+    first, second = (entry.name for entry in ModelRegistry(env).entries())
+    return first, second
+
+
 @pytest.mark.parametrize("lands", ["while the requested run goes on", "before the next tick"])
 def test_a_deployment_made_after_a_request_gets_a_run_of_its_own(env, broker_url, queues, lands):
     # Automation is the instance's, not the store's: one backend is enough.
     records = simulate(1500)
     with dg.instance_for_test() as instance:
-        ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
-        run_job(instance, "train_ml_model")
-        materialize(instance, "production_model_candidates")
-        run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
-        materialize(instance, "production_model_candidates")
-        first, second = (entry.name for entry in ModelRegistry(env).entries())
+        first, second = _two_models(instance, env, broker_url, queues, records)
         tick = _tick(instance, None)  # the first evaluation only starts counting
         materialize(instance, "deployed_model", deploy_config(first))
         tick = _tick(instance, tick)
@@ -126,3 +132,30 @@ def test_a_deployment_made_after_a_request_gets_a_run_of_its_own(env, broker_url
         _score(instance)
         tick = _tick(instance, tick)
         assert tick.get_num_requested(DEVICES_AT_RISK) == 0
+
+
+def test_a_deployment_scored_in_its_own_run_is_not_scored_again(env, broker_url, queues):
+    records = simulate(2000)
+    with dg.instance_for_test() as instance:
+        first, second = _two_models(instance, env, broker_url, queues, records)
+        tick = _tick(instance, None)  # the first evaluation only starts counting
+        scored = metadata(
+            run_job(instance, "deploy_model", run_config=deploy_config(first)), "devices_at_risk"
+        )
+        assert scored["model_name"] == first
+        assert scored["num_scored"] + scored["num_refused"] == 500
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 0
+        # Readings stored after that run's scoring read the store are new to it, even though
+        # the latest deployment was scored in its own run.
+        run_job(instance, "deploy_model", run_config=deploy_config(second, force=True))
+        ingest(instance, broker_url, queues, readings=records[1500:])
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 1
+        assert _score(instance)["num_unknown"] == 1000
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 0
+        # A deployment from the asset's own Launchpad is scored by the automation, as before.
+        materialize(instance, "deployed_model", deploy_config("previous"))
+        tick = _tick(instance, tick)
+        assert tick.get_num_requested(DEVICES_AT_RISK) == 1
