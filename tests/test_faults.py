@@ -36,6 +36,24 @@ def _run(point: str, job: str = "get_all_readings_job") -> subprocess.CompletedP
     )
 
 
+def _rerun(url: str, queue: str) -> subprocess.CompletedProcess:
+    """A clean run, once the failed run's unacked messages are back in the queue."""
+    _wait_until_requeued(url, queue)
+    return _run("none")
+
+
+def _wait_until_requeued(url: str, queue: str) -> None:
+    """The broker returns a dead run's unacked messages to the queue after that run exits, over
+    a second or two for thousands of them: wait until the depth has held still for a second."""
+    deadline = time.monotonic() + 30
+    depths = [-1]
+    while time.monotonic() < deadline:
+        depths.append(broker.queue_depth(url, queue))
+        if len(depths) > 4 and len(set(depths[-5:])) == 1:
+            return
+        time.sleep(0.25)
+
+
 def _store_udis(data_dir: Path, name: str = "cleaned_readings.jsonl") -> list[int]:
     path = data_dir / name
     if not path.exists():
@@ -74,7 +92,7 @@ def test_a_run_killed_at_any_point_loses_and_doubles_nothing(point, env, broker_
     sent = _publish(broker_url, queues["readings"], 12_000)
     killed = _run(point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    rerun = _run("none")
+    rerun = _rerun(broker_url, queues["readings"])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _count(f"SIGKILL {point.replace('_', ' ')}", sent, env)
 
@@ -118,7 +136,7 @@ def test_the_broker_closing_the_connection_mid_run(env, broker_url, queues):
     assert run.returncode == 1, "the run should fail when the broker drops it"
     assert "lost the RabbitMQ broker" in stderr
     assert broker.queue_depth(broker_url, queues["readings"]) > 0
-    rerun = _run("none")
+    rerun = _rerun(broker_url, queues["readings"])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _count("broker closed the connection mid-run", sent, env)
 
@@ -197,14 +215,15 @@ def test_a_full_disk_fails_clearly_acks_nothing_unstored_and_catches_up(
         "were not acked and stay queued" in full.stderr or "landed batches are kept" in full.stderr
     )
     stored = set(_store_udis(small_disk))
-    waiting = broker.queue_depth(broker_url, queues["readings"])
     landed = sum(
         len(p.read_bytes().splitlines())
         for p in (small_disk / "landing" / "readings").glob("*.batch")
     )
+    _wait_until_requeued(broker_url, queues["readings"])
+    waiting = broker.queue_depth(broker_url, queues["readings"])
     assert len(stored) + landed + waiting >= len(sent), "a message was acked but not kept"
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
-    rerun = _run("none")
+    rerun = _rerun(broker_url, queues["readings"])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _count("full disk, then space freed", sent, small_disk)
 
@@ -359,7 +378,7 @@ def test_a_run_on_the_postgres_store_killed_at_any_point_loses_and_doubles_nothi
     sent = _publish(broker_url, queues["readings"], 12_000)
     killed = _run(point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    rerun = _run("none")
+    rerun = _rerun(broker_url, queues["readings"])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _count_postgres(f"SIGKILL {point.replace('_', ' ')} (PostgreSQL)", sent, postgres_store, env)
 
@@ -380,7 +399,7 @@ def test_the_database_ending_the_session_mid_batch(env, broker_url, queues, post
     _, stderr = run.communicate(timeout=120)
     assert terminated, "the run's database session was never seen"
     assert run.returncode == 1, stderr[-2000:]
-    rerun = _run("none")
+    rerun = _rerun(broker_url, queues["readings"])
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     _count_postgres("database ended the session mid-batch", sent, postgres_store, env)
 

@@ -20,6 +20,7 @@ from mlops_demo.core.settings import (
 )
 
 DEFAULT_CHUNK_SIZE = 5000
+PREFETCH_CHUNKS = 2
 # How long a drain waits for one more message before it calls the queue empty.
 IDLE_SECONDS = 1.0
 
@@ -213,7 +214,8 @@ def drain(
         limit = declared if max_messages is None else max_messages
         if limit == 0:
             return 0
-        ch.basic_qos(prefetch_count=min(chunk_size, limit))
+        # Two chunks in flight: the broker sends the next while this one is being stored.
+        ch.basic_qos(prefetch_count=min(PREFETCH_CHUNKS * chunk_size, limit))
         bodies: list[bytes] = []
         last_tag = None
         for method, _properties, body in ch.consume(queue, inactivity_timeout=IDLE_SECONDS):

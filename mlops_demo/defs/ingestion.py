@@ -1,9 +1,10 @@
 """Ingestion: each stream's three assets, its job and its sensor, made by one factory.
 
-`sensor_readings` acks a chunk of messages only after the store has made it durable (a landing
-batch, and for PostgreSQL a commit too); `cleaned_readings` moves every landed batch into the
-store. A run killed anywhere loses nothing: unacked messages are redelivered, and landed batches
-wait for the next `cleaned_*` run.
+`sensor_readings` acks a chunk of messages only after the store has made it durable: landed as
+a batch, then cleaned into the store (fsync'd, or committed for PostgreSQL) and the batch
+deleted. `cleaned_readings` moves into the store any batch a crashed or failed run left landed.
+A run killed anywhere loses nothing: unacked messages are redelivered, landed batches wait for
+the next run, and a replay stores nothing twice.
 """
 
 import dagster as dg
@@ -34,7 +35,7 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         kinds={"rabbitmq"},
         description=f"Messages drained from the {stream.name} queue; each chunk is acked only "
-        "after the store made it durable (a fsync'd landing batch, for PostgreSQL a commit too).",
+        "after it is stored (fsync'd, or committed for PostgreSQL) or quarantined.",
     )
     def drain_queue(rabbitmq: RabbitMQResource, store: StoreResource) -> dg.MaterializeResult:
         landing, target = store.landing(stream), store.open(stream)
@@ -47,9 +48,10 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
             received = rabbitmq.drain(stream, land)
         except OSError as exc:
             raise dg.Failure(
-                description=f"could not write a landing batch in {landing.directory} "
-                f"({exc.strerror or exc}); the messages of that chunk were not acked and stay "
-                "queued, and batches landed before it are kept: free the space and run again."
+                description=f"could not store a chunk ({exc.strerror or exc}; store "
+                f"{target.location}, landing area {landing.directory}); the messages of that "
+                "chunk were not acked and stay queued, and what was stored or landed before is "
+                "kept: free the space and run again."
             ) from None
         stored = sum(before_ack, IngestCounts())
         return dg.MaterializeResult(
@@ -72,9 +74,9 @@ def _clean_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg
         group_name=GROUP,
         deps=[upstream],
         kinds={_store_kind()},
-        description=f"Landed {stream.name} cleaned into {stream.store_file} (or its PostgreSQL "
-        f"table), each UDI once; rejected messages kept in {stream.quarantine_file} with their "
-        "reason.",
+        description=f"The {stream.name} store, {stream.store_file} (or its PostgreSQL table): "
+        "each UDI once; rejected messages kept in "
+        f"{stream.quarantine_file} with their reason. Stores any batch a failed run left landed.",
     )
     def clean_into_store(store: StoreResource) -> dg.MaterializeResult:
         target = store.open(stream)

@@ -207,3 +207,51 @@ def test_new_files_and_folders_are_made_durable_in_their_folder(tmp_path, monkey
     synced.clear()
     append_durably(tmp_path / "a" / "b" / "new.jsonl", b"y\n")  # no new name: nothing to sync
     assert synced == []
+
+
+def test_a_chunk_is_stored_before_its_ack_and_a_writer_in_between_is_seen(area, sample_records):
+    store, landing = area
+    other = JsonlStore(store.path, store.quarantine_path)  # another run on the same store
+    first = store.land_chunk(landing, _bodies(sample_records[:100]), validate_reading)
+    assert (first.stored, first.total_rows, landing.batches()) == (100, 100, [])
+    changed = {**sample_records[149], TORQUE: 99.0}
+    other.land_chunk(landing, _bodies([*sample_records[100:149], changed]), validate_reading)
+    # The first store's next chunk overlaps what the other wrote: duplicates and a conflict,
+    # though it held on to what it knew after its own first chunk.
+    counts = store.land_chunk(landing, _bodies(sample_records[120:200]), validate_reading)
+    assert (counts.stored, counts.duplicates, counts.quarantined) == (50, 29, 1)
+    assert store.udis().tolist() == list(range(1, 201))
+    assert [q["reason"] for q in store.quarantined()] == [
+        "UDI 150 is already stored with different content"
+    ]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {TORQUE: None},
+        {"Type": ""},
+        {TORQUE: "text"},
+        "drop Tool wear [min]",
+        "duplicate Torque [Nm]",
+    ],
+)
+def test_missing_values_are_counted_as_parsing_every_line_would(area, sample_records, damage):
+    store, landing = area
+    store.land_chunk(landing, _bodies(sample_records[:20]), validate_reading)
+    record = reading_of(sample_records[20])
+    if damage == "drop Tool wear [min]":
+        del record["Tool wear [min]"]
+        line = json.dumps(record, separators=(",", ":"))
+    elif damage == "duplicate Torque [Nm]":
+        line = json.dumps(record, separators=(",", ":"))[:-1] + ',"Torque [Nm]":null}'
+    else:
+        line = json.dumps({**record, **damage}, separators=(",", ":"))
+    with open(store.path, "a") as f:
+        f.write(line + "\n")
+    lines = store.path.read_text().splitlines()
+    parsed = dict.fromkeys(READING_FIELDS, 0)
+    for field in READING_FIELDS:
+        parsed[field] = sum(json.loads(x).get(field) in (None, "") for x in lines)
+    assert store.count_missing(READING_FIELDS).missing == parsed
+    assert sum(parsed.values()) == (0 if damage == {TORQUE: "text"} else 1)

@@ -1,8 +1,8 @@
 """The ingestion contract both stores meet, and what they write the same way.
 
 A store keeps each record of one stream once, keyed by UDI, and every rejected message in its
-quarantine with the reason. `land_chunk` runs before the broker is told to forget a chunk, so a
-store decides for itself whether the landing batch is enough or it commits first.
+quarantine with the reason. `land_chunk` runs before the broker is told to forget a chunk: both
+stores land it and store it there, so the ack means stored (or quarantined).
 """
 
 from __future__ import annotations
