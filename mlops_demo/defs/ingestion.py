@@ -68,6 +68,21 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
     return drain_queue
 
 
+def _stored_by_the_drain(context: dg.AssetExecutionContext, drain: dg.AssetKey) -> IngestCounts:
+    """What this run's drain stored before its acks, so the cleaned asset shows the run's
+    counts, whichever asset stored the messages."""
+    latest = context.instance.fetch_materializations(drain, limit=1).records
+    if not latest or latest[0].run_id != context.run.run_id:
+        return IngestCounts()
+    metadata = {key: value.value for key, value in latest[0].asset_materialization.metadata.items()}
+    return IngestCounts(
+        received=metadata["messages_received"],
+        stored=metadata["records_stored_before_ack"],
+        duplicates=metadata["duplicates_dropped_before_ack"],
+        quarantined=metadata["records_quarantined_before_ack"],
+    )
+
+
 def _clean_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         name=name,
@@ -76,12 +91,17 @@ def _clean_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg
         kinds={_store_kind()},
         description=f"The {stream.name} store, {stream.store_file} (or its PostgreSQL table): "
         "each UDI once; rejected messages kept in "
-        f"{stream.quarantine_file} with their reason. Stores any batch a failed run left landed.",
+        f"{stream.quarantine_file} with their reason. Stores any batch a failed run left landed; "
+        "its counts are the whole run's.",
     )
-    def clean_into_store(store: StoreResource) -> dg.MaterializeResult:
+    def clean_into_store(
+        context: dg.AssetExecutionContext, store: StoreResource
+    ) -> dg.MaterializeResult:
         target = store.open(stream)
         try:
-            counts = target.ingest(store.landing(stream), stream.validate)
+            counts = _stored_by_the_drain(context, upstream.key) + target.ingest(
+                store.landing(stream), stream.validate
+            )
         except OSError as exc:
             raise dg.Failure(
                 description=f"could not write to {target.location} ({exc.strerror or exc}); "

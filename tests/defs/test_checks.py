@@ -69,7 +69,7 @@ def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluat
 def test_the_quarantine_share_check_warns_when_a_run_quarantines_too_much(
     env, backend_instance, broker_url, queues, monkeypatch
 ):
-    # Both stores quarantine before the ack, in the drain: the share counts what it did.
+    # The cleaned asset's counts are the run's, whichever asset stored: both backends.
     instance = backend_instance
     monkeypatch.setenv("MLOPS_MAX_QUARANTINE_SHARE", "0.1")
     good = [json.dumps(reading_of(r)).encode() for r in simulate(90)]
