@@ -235,12 +235,13 @@ class JsonlStore:
         """
         with locked(self.path):
             landing.remove_abandoned_partials()
-            if not landing.batches():  # the drain stored every chunk: no pass over the store
+            batches = landing.batches()
+            if not batches:  # the drain stored every chunk: no pass over the store
                 return IngestCounts(total_rows=self.row_count())
             index = self._what_it_holds()
             self._held = None  # until this ingestion has finished writing
             counts = IngestCounts()
-            for batch in landing.batches():
+            for batch in batches:
                 counts += self._ingest_batch(index, landing.read(batch), validate)
                 landing.remove(batch)
             index.sizes = self._sizes()
