@@ -100,3 +100,20 @@ def test_line_udis_reads_canonical_lines_fast_and_parses_any_other():
     assert udis.tolist() == [12, 7, 5, 123456789012]
     assert [data[start:end] for start, end in zip(starts, ends, strict=True)] == lines
     assert [len(a) for a in line_udis(b"")] == [0, 0, 0]
+
+
+def test_read_lines_gives_each_chosen_line_whether_or_not_they_are_consecutive(
+    store, tmp_path, sample_records
+):
+    _ingest(store, sample_records[:50], tmp_path)
+    lines = store.path.read_bytes().splitlines()
+    entries = _written(store)
+    consecutive, scattered = entries[10:20], entries[[3, 40, 4, 17]]
+    assert udi_index.read_lines(store.path, consecutive) == lines[10:20]
+    assert udi_index.read_lines(store.path, scattered) == [lines[i] for i in (3, 40, 4, 17)]
+    assert udi_index.read_lines(store.path, entries[:0]) == []
+    # A store cut short under its index: the lines it still holds whole, then what is left.
+    cut = int(entries["start"][15])
+    store.path.write_bytes(store.path.read_bytes()[:cut])
+    short = udi_index.read_lines(store.path, entries[10:20])
+    assert short[:5] == lines[10:15] and short[5:] == [b""] * 5
