@@ -50,7 +50,7 @@ def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 DIGESTS_SUFFIX = ".sha256"
-_COUNT_SLICE = 50_000
+_COUNT_SLICE = 10_000
 _NUMBER = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _NONEMPTY_STRING = rb'"(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})++"'
 _PRESENT_VALUE = rb"(?:" + _NUMBER + rb"|" + _NONEMPTY_STRING + rb"|true|false)"
@@ -205,7 +205,8 @@ class JsonlStore:
         if skip > len(entries):  # not this store's arrival order: count them all
             skip = 0
         missing = dict.fromkeys(fields, 0)
-        # In slices, so a store of millions never sits in memory parsed.
+        # In slices, so a store of millions never sits in memory: each slice is read in one
+        # piece and split, so it is there twice for a moment.
         for at in range(skip, len(entries), _COUNT_SLICE):
             lines = read_lines(self.path, entries[at : at + _COUNT_SLICE])
             for field, count in _count_missing_in_lines(lines, fields).items():
