@@ -8,6 +8,7 @@ from mlops_demo.core.records import UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.settings import get_settings
 from mlops_demo.core.streams import READINGS, STATUSES, Stream
+from mlops_demo.defs.ingestion import newest_metadata
 from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
 
 # Models ----------------------------------------------------------------------------------
@@ -97,10 +98,9 @@ def _store_checks(stream: Stream, asset: str) -> list[dg.AssetChecksDefinition]:
     )
     def quarantine_share_below_limit(context: dg.AssetCheckExecutionContext):
         limit = get_settings().max_quarantine_share
-        latest = context.instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
-        metadata = latest[0].asset_materialization.metadata if latest else {}
-        received = metadata["messages_received"].value if metadata else 0
-        quarantined = metadata["records_quarantined"].value if metadata else 0
+        metadata = newest_metadata(context.instance, dg.AssetKey(asset))
+        received = metadata.get("messages_received", 0)
+        quarantined = metadata.get("records_quarantined", 0)
         share = quarantined / received if received else 0.0
         return dg.AssetCheckResult(
             passed=share <= limit,

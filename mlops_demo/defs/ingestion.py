@@ -68,13 +68,23 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
     return drain_queue
 
 
+def newest_metadata(
+    instance: dg.DagsterInstance, asset: dg.AssetKey, run_id: str | None = None
+) -> dict:
+    """The metadata values of the asset's newest materialization: {} if it has none, or if
+    `run_id` is given and another run made it."""
+    latest = instance.fetch_materializations(asset, limit=1).records
+    if not latest or (run_id is not None and latest[0].run_id != run_id):
+        return {}
+    return {key: value.value for key, value in latest[0].asset_materialization.metadata.items()}
+
+
 def _stored_by_the_drain(context: dg.AssetExecutionContext, drain: dg.AssetKey) -> IngestCounts:
     """What this run's drain stored before its acks, so the cleaned asset shows the run's
     counts, whichever asset stored the messages."""
-    latest = context.instance.fetch_materializations(drain, limit=1).records
-    if not latest or latest[0].run_id != context.run.run_id:
+    metadata = newest_metadata(context.instance, drain, context.run.run_id)
+    if not metadata:
         return IngestCounts()
-    metadata = {key: value.value for key, value in latest[0].asset_materialization.metadata.items()}
     return IngestCounts(
         received=metadata["messages_received"],
         stored=metadata["records_stored_before_ack"],
