@@ -108,13 +108,11 @@ def _devices_at_risk(directory: Path) -> None:
     import joblib
 
     from mlops_demo.core import modelling
-    from mlops_demo.core.records import READING_FIELDS
-    from mlops_demo.core.store.protocol import udis_without_status
+    from mlops_demo.core.records import READING_FIELDS, UDI
 
     readings, statuses = _store(directory, "readings.jsonl"), _store(directory, "statuses.jsonl")
-    unknown = readings.read_udis(
-        READING_FIELDS, udis_without_status(readings.udis(), statuses.udis())
-    )
+    unknown = readings.read_udis(READING_FIELDS, readings.udis_not_in(statuses))
+    assert statuses.read_udis((UDI,), unknown[UDI].to_numpy()).empty
     scored = modelling.score(joblib.load(directory / "model.joblib"), unknown)
     verdicts = [
         {**_verdict(int(row.UDI), np.random.default_rng(0)), "model": "bench",

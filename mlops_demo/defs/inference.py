@@ -10,7 +10,6 @@ from mlops_demo.core import modelling
 from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.store.predictions import MODEL
-from mlops_demo.core.store.protocol import udis_without_status
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.checks import SCORED_ONLY_UNKNOWN, scored_only_unknown_readings
 from mlops_demo.defs.deployment import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
@@ -61,11 +60,10 @@ def _predictions(scored: pd.DataFrame, model_name: str) -> list[dict]:
 
 def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
     # UDIs first, then only the readings to score: a store holds millions, a morning hundreds.
-    readings = store.open(READINGS)
-    statuses = pd.DataFrame({UDI: store.open(STATUSES).udis()})
-    unknown = readings.read_udis(
-        READING_FIELDS, udis_without_status(readings.udis(), statuses[UDI].to_numpy())
-    )
+    readings, statuses = store.open(READINGS), store.open(STATUSES)
+    unknown = readings.read_udis(READING_FIELDS, readings.udis_not_in(statuses))
+    # Looked up again by UDI, not by the query above, for the check to hold it to.
+    statuses_of_unknown = statuses.read_udis((UDI,), unknown[UDI].to_numpy())
     try:
         reasons = modelling.outside_signature(unknown, entry.signature)
     except modelling.SignatureMismatch as exc:
@@ -73,7 +71,7 @@ def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
     refused = reasons != ""
     # The reasons of the refused only: assigning a longer Series to an empty frame would make
     # pandas adopt its index and invent one empty row per reading.
-    return unknown[~refused], unknown[refused].assign(reason=reasons[refused]), statuses
+    return unknown[~refused], unknown[refused].assign(reason=reasons[refused]), statuses_of_unknown
 
 
 @dg.asset(

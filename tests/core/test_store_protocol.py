@@ -4,17 +4,15 @@ stores."""
 import json
 import uuid
 
-import numpy as np
 import pytest
 from helpers.postgres import POSTGRES_URL
 from psycopg2 import sql
 
-from mlops_demo.core.cleaning import validate_reading
+from mlops_demo.core.cleaning import validate_reading, validate_status
 from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
+from mlops_demo.core.records import READING_FIELDS, UDI, reading_of, status_of
 from mlops_demo.core.store.jsonl import JsonlStore
 from mlops_demo.core.store.postgres import PostgresStore, connect
-from mlops_demo.core.store.protocol import udis_without_status
 
 
 @pytest.fixture(params=["jsonl", "postgres"])
@@ -94,7 +92,37 @@ def _damage(store, record: dict) -> None:
         connection.commit()
 
 
-def test_the_readings_without_a_status_are_those_whose_udi_has_none():
-    readings, statuses = np.array([1, 2, 3, 5, 8]), np.array([2, 5, 6])
-    assert udis_without_status(readings, statuses).tolist() == [1, 3, 8]
-    assert udis_without_status(readings, np.array([], dtype=np.int64)).tolist() == [1, 2, 3, 5, 8]
+def _stored(store, tmp_path, bodies: list[bytes], validate) -> None:
+    landing = LandingArea(tmp_path / f"landing-{uuid.uuid4().hex[:8]}")
+    landing.land(bodies)
+    store.ingest(landing, validate)
+
+
+def _statuses_beside(store, tmp_path):
+    """A statuses store on the same backend, where the code location keeps it."""
+    if isinstance(store, JsonlStore):
+        return JsonlStore(tmp_path / "statuses.jsonl", tmp_path / "quarantine-statuses.jsonl")
+    return PostgresStore(store.url, store.schema, "statuses", "quarantine_statuses")
+
+
+def test_the_readings_without_a_status_are_those_whose_udi_the_statuses_lack(
+    store, tmp_path, sample_records
+):
+    statuses = _statuses_beside(store, tmp_path)
+    assert store.udis_not_in(statuses).tolist() == []
+    readings = [sample_records[i] for i in (7, 0, 4, 1, 2)]
+    _stored(
+        store, tmp_path, [json.dumps(reading_of(r)).encode() for r in readings], validate_reading
+    )
+    reading_udis = sorted(r[UDI] for r in readings)
+    assert store.udis_not_in(statuses).tolist() == reading_udis
+    # Two of the readings get their status, and one machine reports without a reading.
+    labelled = [readings[1], readings[2], sample_records[5]]
+    status_bodies = [json.dumps(status_of(r)).encode() for r in labelled]
+    _stored(statuses, tmp_path, status_bodies, validate_status)
+    waiting = sorted(set(reading_udis) - {r[UDI] for r in labelled})
+    assert store.udis_not_in(statuses).tolist() == waiting
+    # Statuses on the other backend are compared by their UDIs.
+    elsewhere = JsonlStore(tmp_path / "elsewhere.jsonl", tmp_path / "quarantine-elsewhere.jsonl")
+    _stored(elsewhere, tmp_path, status_bodies, validate_status)
+    assert store.udis_not_in(elsewhere).tolist() == waiting

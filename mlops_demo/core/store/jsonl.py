@@ -31,10 +31,12 @@ from mlops_demo.core.records import UDI
 from mlops_demo.core.store.protocol import (
     IngestCounts,
     MissingValues,
+    Store,
     Validate,
     canonical_line,
     conflict_reason,
     count_missing_in,
+    difference_of_udis,
     quarantine_entry,
 )
 from mlops_demo.core.store.udi_index import ENTRY, UdiIndex, read_lines, udi_of_line
@@ -194,6 +196,9 @@ class JsonlStore:
         if newest is not None:
             chosen = chosen[len(chosen) - newest :] if newest else chosen[:0]
         return self._parsed(columns, chosen)
+
+    def udis_not_in(self, other: Store) -> np.ndarray:
+        return difference_of_udis(self, other)
 
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
         entries = self.index.entries()

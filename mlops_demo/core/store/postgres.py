@@ -29,9 +29,11 @@ from mlops_demo.core.settings import redact_url
 from mlops_demo.core.store.protocol import (
     IngestCounts,
     MissingValues,
+    Store,
     Validate,
     canonical_line,
     conflict_reason,
+    difference_of_udis,
     quarantine_entry,
 )
 
@@ -162,6 +164,20 @@ class PostgresStore:
             cursor.execute(
                 sql.SQL("SELECT udi FROM {records} ORDER BY udi").format(**self._names())
             )
+            return np.array([udi for (udi,) in cursor], dtype=np.int64)
+
+    def udis_not_in(self, other: Store) -> np.ndarray:
+        if not (isinstance(other, PostgresStore) and other.url == self.url):
+            return difference_of_udis(self, other)
+        self.create()
+        other.create()
+        # In the database: a million UDIs from each table would cross the wire for 500.
+        query = sql.SQL(
+            "SELECT udi FROM {records} AS r "
+            "WHERE NOT EXISTS (SELECT 1 FROM {other} AS o WHERE o.udi = r.udi) ORDER BY udi"
+        ).format(other=other._names()["records"], **self._names())
+        with connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(query)
             return np.array([udi for (udi,) in cursor], dtype=np.int64)
 
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:

@@ -91,6 +91,10 @@ class Store(Protocol):
     def udis(self) -> np.ndarray:
         """Every stored UDI, sorted, without reading the records."""
 
+    def udis_not_in(self, other: Store) -> np.ndarray:
+        """This store's UDIs that `other` does not hold, sorted: the readings whose status has
+        not arrived, without reading the records."""
+
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
         """The stored records among these UDIs, in UDI order."""
 
@@ -102,10 +106,10 @@ class Store(Protocol):
     def quarantined(self) -> list[dict]: ...
 
 
-def udis_without_status(reading_udis: np.ndarray, status_udis: np.ndarray) -> np.ndarray:
-    """The readings' UDIs that have no status yet, from two stores' `udis()`. Those are sorted
-    and unique: told so, numpy takes 0.01 s on a million, where it takes 1.2 s sorting again."""
-    return np.setdiff1d(reading_udis, status_udis, assume_unique=True)
+def difference_of_udis(store: Store, other: Store) -> np.ndarray:
+    """`store.udis_not_in(other)` from the two stores' `udis()`. Those are sorted and unique:
+    told so, numpy takes 0.01 s on a million, where it takes 1.2 s sorting again."""
+    return np.setdiff1d(store.udis(), other.udis(), assume_unique=True)
 
 
 # One encoder for every record: json.dumps with options builds a new one per call.
