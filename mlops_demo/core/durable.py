@@ -114,6 +114,14 @@ def locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def file_size(path: Path) -> int:
+    """The file's size in bytes; 0 if it does not exist yet."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def complete_lines(data: bytes) -> bytes:
     """The data up to its last newline: a reader's view that ignores a torn tail."""
     end = data.rfind(b"\n")

@@ -117,3 +117,24 @@ def test_read_lines_gives_each_chosen_line_whether_or_not_they_are_consecutive(
     store.path.write_bytes(store.path.read_bytes()[:cut])
     short = udi_index.read_lines(store.path, entries[10:20])
     assert short[:5] == lines[10:15] and short[5:] == [b""] * 5
+
+
+def test_the_row_count_comes_from_the_index_only_when_it_covers_the_whole_store(
+    store, tmp_path, sample_records
+):
+    assert store.row_count() == 0 and store.index.count_if_whole() is None
+    _ingest(store, sample_records[:40], tmp_path)
+    assert store.index.count_if_whole() == 40 and store.row_count() == 40
+    # A line written by hand, and then a torn one: the index no longer covers the store.
+    with open(store.path, "a") as f:
+        f.write(json.dumps(reading_of(sample_records[40])) + "\n")
+    assert store.index.count_if_whole() is None and store.row_count() == 41
+    with open(store.path, "a") as f:
+        f.write('{"UDI": 42')
+    assert store.index.count_if_whole() is None and store.row_count() == 41
+    # Another store of the same size under this index: its first and last lines do not match.
+    lines = store.path.read_bytes().splitlines(keepends=True)
+    store.path.write_bytes(b"".join([lines[1], lines[0], *lines[2:40]]))
+    assert store.index.count_if_whole() is None and store.row_count() == 40
+    store.path.unlink()
+    assert store.index.count_if_whole() is None and store.row_count() == 0

@@ -22,6 +22,7 @@ from mlops_demo.core.cleaning import clean
 from mlops_demo.core.durable import (
     append_durably,
     complete_lines,
+    file_size,
     locked,
     repair_tail,
     write_atomically,
@@ -90,13 +91,6 @@ def _complete_lines_from(path: Path, offset: int = 0) -> Iterator[bytes]:
                 yield line[:-1]
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
 class QuarantineDigests:
     """The SHA-256 of every quarantined body, beside the quarantine, so that an ingestion never
     re-reads the quarantine itself: a digest a line, and after each batch `@<size>`, the size of
@@ -117,7 +111,7 @@ class QuarantineDigests:
                 covered = int(line[1:])
             else:
                 digests.add(line.decode())
-        size = _size(self.quarantine_path)
+        size = file_size(self.quarantine_path)
         if size < covered:  # the quarantine was replaced: index it again from its start
             write_atomically(self.path, b"")
             digests, covered = set(), 0
@@ -133,7 +127,7 @@ class QuarantineDigests:
     def record(self, digests: list[str]) -> None:
         """Add the digests of entries just made durable, and the size they bring it to."""
         lines = b"".join(digest.encode() + b"\n" for digest in digests)
-        append_durably(self.path, lines + f"@{_size(self.quarantine_path)}\n".encode())
+        append_durably(self.path, lines + f"@{file_size(self.quarantine_path)}\n".encode())
 
 
 class _Index:
@@ -161,7 +155,12 @@ class JsonlStore:
         return str(self.path)
 
     def row_count(self) -> int:
-        """Complete lines in the store, counted in blocks so a large store costs no memory."""
+        """Complete lines in the store: the UDI index's length when it covers the whole store
+        (every ingestion run asks, and a store of millions is hundreds of MB to count), else
+        counted in blocks so a large store costs no memory."""
+        indexed = self.index.count_if_whole()
+        if indexed is not None:
+            return indexed
         try:
             with open(self.path, "rb") as f:
                 return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
@@ -256,7 +255,7 @@ class JsonlStore:
 
     def _sizes(self) -> tuple[int, ...]:
         files = (self.path, self.index.path, self.quarantine_path, self.digests.path)
-        return tuple(_size(path) for path in files)
+        return tuple(file_size(path) for path in files)
 
     def _what_it_holds(self) -> _Index:
         """Call under the lock. The index this object's last ingestion left, if no one has
@@ -312,7 +311,7 @@ class JsonlStore:
     def _append_records(self, lines: list[bytes], udis: list[int]) -> None:
         if not lines:
             return
-        ends = _size(self.path) + np.cumsum([len(line) + 1 for line in lines]) - 1
+        ends = file_size(self.path) + np.cumsum([len(line) + 1 for line in lines]) - 1
         append_durably(self.path, b"".join(line + b"\n" for line in lines))
         entries = np.empty(len(lines), dtype=ENTRY)
         entries["udi"], entries["end"] = udis, ends

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlops_demo.core.durable import append_durably, complete_lines, write_atomically
+from mlops_demo.core.durable import append_durably, complete_lines, file_size, write_atomically
 from mlops_demo.core.records import UDI
 
 INDEX_SUFFIX = ".udis"
@@ -101,6 +101,24 @@ class UdiIndex:
         if not read:
             return written, True
         return np.concatenate([written, *read]), False
+
+    def count_if_whole(self) -> int | None:
+        """How many lines the index locates, if it covers the whole store: its first and last
+        entries locate lines of their UDIs, and the last one ends where the store does. None
+        otherwise. Reads two entries and two lines, whatever the store's size."""
+        count = file_size(self.path) // ENTRY.itemsize
+        if not count:
+            return None
+        with open(self.path, "rb") as index:
+            first = os.pread(index.fileno(), ENTRY.itemsize, 0)
+            last = os.pread(index.fileno(), ENTRY.itemsize, (count - 1) * ENTRY.itemsize)
+        ends = np.frombuffer(first + last, dtype=ENTRY)
+        try:
+            with open(self.store_path, "rb") as store:
+                whole = int(ends["end"][-1]) + 1 == os.fstat(store.fileno()).st_size
+                return count if whole and _matches(store, ends) else None
+        except FileNotFoundError:
+            return None
 
     def bring_up_to_date(self) -> np.ndarray:
         """Call under the store's lock: index what the file does not cover yet."""
