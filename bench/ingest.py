@@ -7,7 +7,8 @@ queues of the same broker. `get_all_readings_job` drains one (queue -> landing b
 validated, deduplicated JSONL store, all fsync'd before each chunk's ack). A raw pika consumer
 drains the other, appending bodies to a file and fsyncing and acking every 5,000 with two chunks
 in flight: the drain's own pattern, without its work. Each side runs in a fresh process so its
-peak RSS is its own. Setup publishing is not timed. The figure is the median of the pairs'
+peak RSS and CPU seconds are its own (the broker's CPU is not counted; the job's includes
+Dagster's threads). Setup publishing is not timed. The figure is the median of the pairs'
 ratios, the sides' order alternating. Each pair also runs the job on an empty queue: its run's
 fixed cost, which bounds the ratio even if storing cost nothing (`median ceiling`).
 
@@ -67,7 +68,7 @@ def _raw_child(url: str, queue: str, out: Path) -> dict:
     channel = connection.channel()
     total = channel.queue_declare(queue, durable=True).method.message_count
     channel.basic_qos(prefetch_count=PREFETCH_CHUNKS * RAW_BATCH)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     done = 0
     with open(out, "ab") as f:
         for method, _props, body in channel.consume(queue, inactivity_timeout=1.0):
@@ -81,22 +82,27 @@ def _raw_child(url: str, queue: str, out: Path) -> dict:
                 channel.basic_ack(method.delivery_tag, multiple=True)
             if done == total:
                 break
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     channel.cancel()
     connection.close()
-    return {"seconds": seconds, "messages": done, "peak_rss_mb": peak_rss_mb()}
+    return {"seconds": seconds, "cpu_seconds": cpu, "messages": done, "peak_rss_mb": peak_rss_mb()}
 
 
 def _job_child(url: str, queue: str, data_dir: Path) -> dict:
     os.environ.update(
         MLOPS_BROKER_URL=url, MLOPS_READINGS_QUEUE=queue, MLOPS_DATA_DIR=str(data_dir)
     )
-    result, seconds = run_job_timed("get_all_readings_job")
+    run = run_job_timed("get_all_readings_job")
     [drained] = [
         m.metadata["messages_received"].value
-        for m in result.asset_materializations_for_node("sensor_readings")
+        for m in run.result.asset_materializations_for_node("sensor_readings")
     ]
-    return {"seconds": seconds, "messages": drained, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": run.seconds,
+        "cpu_seconds": run.cpu_seconds,
+        "messages": drained,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def _start_child(kind: str, url: str, queue: str, path: Path, env: dict | None = None):
@@ -182,9 +188,9 @@ def _pair(url: str, bodies: list[bytes], first_raw: bool) -> tuple[float, float]
         figures = measured[kind]
         assert figures["messages"] == n, f"{side} handled {figures['messages']} of {n}"
         print(f"{n:>9,} {side:<16} {n / figures['seconds']:>9,.0f} {figures['seconds']:>8.2f} "
-              f"{figures['peak_rss_mb']:>8.0f}")  # fmt: skip
+              f"{figures['cpu_seconds']:>8.2f} {figures['peak_rss_mb']:>8.0f}")  # fmt: skip
     print(f"{0:>9,} {'ingestion job':<16} {'':>9} {empty['seconds']:>8.2f} "
-          f"{empty['peak_rss_mb']:>8.0f}")  # fmt: skip
+          f"{empty['cpu_seconds']:>8.2f} {empty['peak_rss_mb']:>8.0f}")  # fmt: skip
     raw = measured["raw"]["seconds"]
     return raw / measured["job"]["seconds"], raw / (raw + empty["seconds"])
 
@@ -209,7 +215,7 @@ def main() -> int:
         return 0
     url = broker_url()
     print(f"{args.bodies} bodies, {args.repeat} pairs per size (the raw loop first in odd pairs)")
-    print(f"{'messages':>9} {'side':<16} {'msg/s':>9} {'seconds':>8} {'peak MB':>8}")
+    print(f"{'messages':>9} {'side':<16} {'msg/s':>9} {'seconds':>8} {'CPU s':>8} {'peak MB':>8}")
     for n in sizes:
         bodies = bodies_of(args.bodies, n)
         ratios, ceilings = zip(

@@ -43,10 +43,10 @@ def _build(data_dir: Path, rows: int) -> None:
 
 def _child(data_dir: Path) -> dict:
     os.environ["MLOPS_DATA_DIR"] = str(data_dir)
-    result, seconds = run_job_timed("train_ml_model")
-    [trained] = result.asset_materializations_for_node("trained_model")
+    run = run_job_timed("train_ml_model")
+    [trained] = run.result.asset_materializations_for_node("trained_model")
     return {
-        "seconds": seconds,
+        "seconds": run.seconds,
         "fit_seconds": trained.metadata["training_seconds"].value,
         "training_rows": trained.metadata["train_rows"].value,
         "peak_rss_mb": peak_rss_mb(),
