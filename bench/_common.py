@@ -11,8 +11,8 @@ import pika
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import reading_of
-from mlops_demo.core.settings import get_settings
 from mlops_demo.core.simulator import simulate
+from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 
 def private_queue(prefix: str) -> str:
@@ -20,7 +20,7 @@ def private_queue(prefix: str) -> str:
 
 
 def broker_url() -> str:
-    return get_settings().broker_url
+    return from_env(RabbitMQResource).broker_url
 
 
 def reading_bodies(n: int) -> list[bytes]:
@@ -76,13 +76,13 @@ class TimedRun(NamedTuple):
 
 def run_job_timed(job_name: str) -> TimedRun:
     """Run one of the code location's jobs in this process on a throwaway Dagster instance;
-    returns the successful result and the run's seconds, imports excluded. Set the MLOPS_*
-    variables before calling: the definitions read them when first imported."""
+    returns the successful result and the run's seconds, imports excluded. The resources are
+    built from the MLOPS_* variables as they are when it is called."""
     import dagster as dg
 
-    from mlops_demo.definitions import defs
+    from mlops_demo.definitions import build_definitions
 
-    job = defs.resolve_job_def(job_name)
+    job = build_definitions().resolve_job_def(job_name)
     with dg.instance_for_test() as instance:
         started, cpu_started = time.perf_counter(), time.process_time()
         result = job.execute_in_process(instance=instance)

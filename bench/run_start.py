@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _common import broker_url, cleanup
 
-from mlops_demo.cli.dagster_dev import DagsterDev
+from mlops_demo.devserver.dagster_dev import DagsterDev
 
 JOB = "get_all_readings_job"
 EVENTS = ("RunEnqueuedEvent", "RunStartingEvent", "RunStartEvent", "RunSuccessEvent")

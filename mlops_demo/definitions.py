@@ -1,20 +1,19 @@
 """The code location: every asset, check, job, schedule, sensor and resource, listed here.
 
-Each stream's assets, job and sensor come together from `defs.ingestion`; everything else is
-listed by name, so the whole graph is on one screen. Settings set in the environment are bound
-with `dg.EnvVar`: the UI's resource page names the variable and never shows its value.
+The resources come from the environment in one place (`defs.resources.resources_from_env`); what
+Dagster must know while it loads (the store's kind, the sensors' interval, the executor, the
+ingestion runs' time limit) is read from the same settings, so the resource page shows exactly
+what the code location runs with.
 """
 
-import os
+from collections.abc import Mapping
 
 import dagster as dg
 
-from mlops_demo.core.settings import get_settings
-
 # Modules, not names: a second Definitions object at module scope would stop Dagster loading.
+from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs import checks, deployment, inference, ingestion, jobs, monitoring, training
-from mlops_demo.defs.io_manager import SafeIOManager
-from mlops_demo.defs.resources import ModelRegistryResource, RabbitMQResource, StoreResource
+from mlops_demo.defs.resources import SettingsResource, from_env, resources_from_env
 from mlops_demo.defs.sensors import (
     default_automation_condition_sensor,
     retrain_on_drift_or_decay_sensor,
@@ -23,51 +22,41 @@ from mlops_demo.defs.sensors import (
 _EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
 
 
-def _env(name: str) -> dg.EnvVar | None:
-    # Unset variables stay None, and the resource falls back to the documented default.
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
+    """The code location as the environment (`os.environ` unless given) configures it."""
+    loaded_with = from_env(SettingsResource, environ)
+    interval = loaded_with.sensor_interval_seconds
+    return dg.Definitions.merge(
+        ingestion.stream_ingestion(READINGS, ingestion.READINGS_NAMES, loaded_with),
+        ingestion.stream_ingestion(STATUSES, ingestion.STATUSES_NAMES, loaded_with),
+        dg.Definitions(
+            assets=[
+                training.joined_cleaned_readings_and_statuses,
+                training.training_and_test_data,
+                training.trained_model,
+                deployment.production_model_candidates,
+                deployment.deployed_model,
+                inference.devices_at_risk,
+                monitoring.deployed_model_performance,
+            ],
+            asset_checks=[
+                checks.trained_model_f1_meets_floor,
+                checks.deployed_model_matches_registry_hash,
+                *checks.store_checks,
+                checks.cleaned_readings_resemble_training_data,
+            ],
+            jobs=[jobs.train_ml_model, jobs.deploy_model],
+            schedules=[jobs.train_ml_model_schedule],
+            sensors=[
+                default_automation_condition_sensor(interval),
+                retrain_on_drift_or_decay_sensor(interval),
+            ],
+            resources=resources_from_env(environ),
+            # One process per step costs seconds each on two cores; MLOPS_EXECUTOR=multiprocess
+            # switches.
+            executor=_EXECUTORS[loaded_with.executor],
+        ),
+    )
 
 
-defs = dg.Definitions.merge(
-    ingestion.readings_ingestion,
-    ingestion.statuses_ingestion,
-    dg.Definitions(
-        assets=[
-            training.joined_cleaned_readings_and_statuses,
-            training.training_and_test_data,
-            training.trained_model,
-            deployment.production_model_candidates,
-            deployment.deployed_model,
-            inference.devices_at_risk,
-            monitoring.deployed_model_performance,
-        ],
-        asset_checks=[
-            checks.trained_model_f1_meets_floor,
-            checks.deployed_model_matches_registry_hash,
-            *checks.store_checks,
-            monitoring.cleaned_readings_resemble_training_data,
-        ],
-        jobs=[jobs.train_ml_model, jobs.deploy_model],
-        schedules=[jobs.train_ml_model_schedule],
-        sensors=[default_automation_condition_sensor, retrain_on_drift_or_decay_sensor],
-        resources={
-            "rabbitmq": RabbitMQResource(
-                url=_env("MLOPS_BROKER_URL"),
-                readings_queue=_env("MLOPS_READINGS_QUEUE"),
-                statuses_queue=_env("MLOPS_STATUSES_QUEUE"),
-                queue_type=_env("MLOPS_QUEUE_TYPE"),
-            ),
-            "store": StoreResource(
-                url=_env("MLOPS_STORE_URL"),
-                db_schema=_env("MLOPS_STORE_SCHEMA"),
-                data_dir=_env("MLOPS_DATA_DIR"),
-            ),
-            "model_registry": ModelRegistryResource(data_dir=_env("MLOPS_DATA_DIR")),
-            # Frames and registry entries as JSON: Dagster's default would pickle them.
-            "io_manager": SafeIOManager(),
-        },
-        # One process per step costs seconds each on two cores; MLOPS_EXECUTOR=multiprocess
-        # switches.
-        executor=_EXECUTORS[get_settings().executor],
-    ),
-)
+defs = build_definitions()

@@ -10,10 +10,11 @@ import dagster as dg
 import pytest
 import yaml
 
-from mlops_demo.cli.dagster_dev import LOCATION
 from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.definitions import defs
 from mlops_demo.defs.io_manager import SafeIOManager
+from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
+from mlops_demo.devserver.dagster_dev import LOCATION
 
 INGESTION_ASSETS = {
     "sensor_readings",
@@ -161,8 +162,10 @@ def test_asset_check_names():
     assert blocking == {"trained_model_f1_meets_floor", "deployed_model_matches_registry_hash"}
 
 
-def test_resources_are_the_broker_the_store_the_registry_and_the_safe_io_manager():
-    assert set(defs.resources) == {"rabbitmq", "store", "model_registry", "io_manager"}
+def test_resources_are_the_broker_the_settings_and_the_safe_io_manager():
+    assert set(defs.resources) == {"rabbitmq", "settings", "io_manager"}
+    assert isinstance(defs.resources["rabbitmq"], RabbitMQResource)
+    assert isinstance(defs.resources["settings"], SettingsResource)
     assert isinstance(defs.resources["io_manager"], SafeIOManager)
 
 

@@ -45,3 +45,32 @@ def test_dagster_packages_are_one_release_that_dagster_postgres_supports():
     pins = _lock_pins()
     assert pins["dagster"] == pins["dagster-webserver"] == pins["dagster-graphql"] == "1.13.27"
     assert pins["dagster-postgres"] == "0.29.27"
+
+
+# Where a package's import name differs from its distribution's.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "psycopg2": "psycopg2-binary", "yaml": "pyyaml"}
+
+
+def _third_party_imports() -> set[str]:
+    import ast
+    import sys
+
+    names = set()
+    for path in (REPO_ROOT / "mlops_demo").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {
+        DISTRIBUTIONS.get(name, name.replace("_", "-"))
+        for name in names
+        if name not in sys.stdlib_module_names and name != "mlops_demo"
+    }
+
+
+def test_pyproject_lists_every_package_the_code_imports():
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    listed = set(pyproject["project"]["dependencies"])
+    assert _third_party_imports() <= listed, _third_party_imports() - listed
+    assert {"dagster-webserver", "dagster-postgres"} <= listed  # needed at run time, not imported

@@ -10,12 +10,20 @@ from pathlib import Path
 import yaml
 
 from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, variable
 
 DEPLOY = REPO_ROOT / "deploy"
-# What reads MLOPS_* variables: the settings, and the PostgreSQL instance's dagster.yaml.
-SETTINGS_SOURCE = (REPO_ROOT / "mlops_demo" / "core" / "settings.py").read_text() + (
-    REPO_ROOT / ".dagster_home_postgres" / "dagster.yaml"
-).read_text()
+# What reads MLOPS_* variables: the resources' fields (each field's variable), the names the
+# commands and the dev server read, and the PostgreSQL instance's dagster.yaml.
+SETTINGS_SOURCE = " ".join(
+    [
+        *(variable(field) for field in RabbitMQResource.model_fields),
+        *(variable(field) for field in SettingsResource.model_fields),
+        (REPO_ROOT / "mlops_demo" / "core" / "settings.py").read_text(),
+        (REPO_ROOT / "mlops_demo" / "devserver" / "dagster_dev.py").read_text(),
+        (REPO_ROOT / ".dagster_home_postgres" / "dagster.yaml").read_text(),
+    ]
+)
 PROGRAMS = Path(sys.executable).parent
 
 

@@ -20,6 +20,7 @@ from helpers.faults import FAULT_TABLE, RUNNER
 from helpers.models import register
 from helpers.postgres import POSTGRES_URL, run_sql
 from helpers.rabbitmq_node import PrivateNode
+from helpers.runs import current_settings
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import UDI, reading_of, status_of
@@ -253,22 +254,21 @@ original_write_file = registry_storage.PostgresRegistryStorage.write_file
 registry_storage.PostgresRegistryStorage.write_file = file_then_die
 sys.path.insert(0, sys.argv[2])
 from helpers.models import register
-from mlops_demo.core.registry import ModelRegistry
-register(ModelRegistry(Path(sys.argv[1])), {"weights": list(range(100_000))})
+from helpers.runs import current_settings
+register(current_settings().registry(), {"weights": list(range(100_000))})
 """
 
 
 @pytest.mark.parametrize("storage", ["folder", "postgres"])
 def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path, monkeypatch, storage):
-    from mlops_demo.core.registry import ModelRegistry
-
+    monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))
     if storage == "postgres":
         schema = f"test_{uuid.uuid4().hex[:10]}"
         monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
         monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
     else:
         monkeypatch.delenv("MLOPS_STORE_URL", raising=False)
-    registry = ModelRegistry(tmp_path)
+    registry = current_settings().registry()
     try:
         kept = register(registry, {"weights": [1]}, 0.4)
         killed = subprocess.run(

@@ -89,3 +89,61 @@ def test_loading_the_definitions_leaves_scikit_learn_and_scipy_for_the_steps_tha
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def _reads_the_environment(path) -> list[int]:
+    """Lines that touch os.environ or os.getenv."""
+    tree = ast.parse(path.read_text())
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("environ", "getenv")
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    ]
+
+
+def test_only_the_resources_factory_reads_the_environment_in_core_and_defs():
+    package = REPO_ROOT / "mlops_demo"
+    readers = {
+        str(path.relative_to(package)): lines
+        for folder in ("core", "defs")
+        for path in (package / folder).rglob("*.py")
+        if (lines := _reads_the_environment(path))
+    }
+    assert list(readers) == ["defs/resources.py"], readers
+    assert len(readers["defs/resources.py"]) == 1, "one read, in from_env"
+
+
+def _imported_modules(path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def test_tests_and_benchmarks_outside_tests_cli_never_import_the_commands():
+    paths = [*(REPO_ROOT / "tests").rglob("*.py"), *(REPO_ROOT / "bench").rglob("*.py")]
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(
+            name for name in _imported_modules(path) if name.startswith("mlops_demo.cli")
+        )
+        for path in paths
+        if (REPO_ROOT / "tests" / "cli") not in path.parents
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_only_the_commands_import_the_commands():
+    package = REPO_ROOT / "mlops_demo"
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if (package / "cli") not in path.parents
+        and path.name != "__main__.py"
+        and any(name.startswith("mlops_demo.cli") for name in _imported_modules(path))
+    ]
+    assert offenders == []

@@ -19,14 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.runs import quarantined, stored_udis
+from helpers.runs import current_settings, quarantined, stored_udis
 
-from mlops_demo.cli.dagster_dev import DagsterDev
 from mlops_demo.core import broker
 from mlops_demo.core.records import reading_of
 from mlops_demo.core.simulator import iter_records
 from mlops_demo.core.streams import READINGS
-from mlops_demo.defs.resources import StoreResource
+from mlops_demo.devserver.dagster_dev import DagsterDev
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.soak]
 READINGS_SENSOR = "min_number_of_readings_sensor"
@@ -158,7 +157,7 @@ def _publish_with_faults(dev, rng: random.Random, total: int, url: str, queue: s
 def _wait_until_stored(total: int, url: str, queue: str) -> None:
     # A killed run's landed batches wait for the sensors' retry after a failure (60 s).
     deadline = time.monotonic() + 180 + total / 200
-    landing, store = StoreResource().landing(READINGS), StoreResource().open(READINGS)
+    landing, store = current_settings().landing(READINGS), current_settings().store(READINGS)
     while time.monotonic() < deadline:
         if (
             store.row_count() >= total

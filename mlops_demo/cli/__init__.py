@@ -1,19 +1,35 @@
 """The `mlops-demo` command: one entry point for everything that is not a Dagster run."""
 
+import importlib
+
 import click
 
-from mlops_demo.cli.deploy_local import deploy_local
-from mlops_demo.cli.dev import dev
-from mlops_demo.cli.ensure_broker import ensure_broker_command
 from mlops_demo.cli.env_files import write_env_files
 from mlops_demo.cli.errors import CommandError
-from mlops_demo.cli.publish import publish
-from mlops_demo.cli.reset import reset
-from mlops_demo.cli.walkthrough import walkthrough
 from mlops_demo.core.settings import SettingsError
+
+# Each subcommand is imported when it runs: `publish`, which the publish scripts call, then
+# never loads the walkthrough's GraphQL client.
+COMMANDS = {
+    "walkthrough": "mlops_demo.cli.walkthrough:walkthrough",
+    "dev": "mlops_demo.cli.dev:dev",
+    "deploy-local": "mlops_demo.cli.deploy_local:deploy_local",
+    "reset": "mlops_demo.cli.reset:reset",
+    "ensure-broker": "mlops_demo.cli.ensure_broker:ensure_broker_command",
+    "publish": "mlops_demo.cli.publish:publish",
+}
 
 
 class _Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
     def invoke(self, ctx: click.Context):
         # A setting we cannot use is the person's to fix: one line saying which, no traceback.
         try:
@@ -35,7 +51,3 @@ def main() -> None:
       mlops-demo <command> --help
     """
     write_env_files()
-
-
-for command in (walkthrough, dev, deploy_local, reset, ensure_broker_command, publish):
-    main.add_command(command)

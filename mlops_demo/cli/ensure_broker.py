@@ -15,7 +15,8 @@ import click
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.core.broker import BrokerUnavailable, channel
-from mlops_demo.core.settings import LOCAL_HOSTS, REPO_ROOT, get_settings, redact_url
+from mlops_demo.core.settings import LOCAL_HOSTS, REPO_ROOT, redact_url
+from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 WAIT_SECONDS = 90.0
 
@@ -88,6 +89,6 @@ def ensure_broker_command() -> None:
       MLOPS_BROKER_URL=amqp://me:secret@127.0.0.1:5672/%2F mlops-demo ensure-broker
     """
     try:
-        click.echo(ensure_broker(get_settings().broker_url))
+        click.echo(ensure_broker(from_env(RabbitMQResource).broker_url))
     except BrokerUnavailable as exc:
         raise CommandError(str(exc)) from None

@@ -20,12 +20,12 @@ from mlops_demo.core.publishing import (
     publish_batch,
     say_published,
 )
-from mlops_demo.core.settings import get_settings
 from mlops_demo.core.simulator import DEFAULT_SEED, SCENARIOS
+from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 
 def publish_on_more(
-    kind: Kind, records: Iterator[dict], url: str, queue: str, period: float
+    kind: Kind, records: Iterator[dict], url: str, queue: str, period: float, queue_type: str
 ) -> int:
     prompt = f"Type 'more' to publish the next {BATCH} {kind.noun}, 'quit' to stop: "
     unconfirmed: list[dict] = []  # of a batch the broker cut off: they go first next time
@@ -45,7 +45,7 @@ def publish_on_more(
             continue
         batch = itertools.chain(unconfirmed, records)
         try:
-            result = publish_batch(kind, batch, BATCH, url, queue, period, sys.stdout)
+            result = publish_batch(kind, batch, BATCH, url, queue, period, sys.stdout, queue_type)
         except PartlyPublished as exc:
             unconfirmed = exc.unconfirmed
             print(f"error: {exc}; type 'more' to publish the {len(unconfirmed)} unconfirmed "
@@ -97,15 +97,17 @@ def publish(
       mlops-demo publish readings --source ../shared/data/predictive_maintenance.csv
       mlops-demo publish readings -o 1500 --scenario torque-sensor-drift
     """
-    settings = get_settings()
+    rabbitmq = from_env(RabbitMQResource)
     chosen = KINDS[kind]
-    url = url or settings.broker_url
-    queue = queue or chosen.stream.queue(settings)
+    url = url or rabbitmq.broker_url
+    queue = queue or rabbitmq.queue_name(chosen.stream)
     try:
         records = iter_source(source, seed, offset, scenario)
         if interactive:
-            sys.exit(publish_on_more(chosen, records, url, queue, period))
-        result = publish_batch(chosen, records, num_records, url, queue, period, sys.stderr)
+            sys.exit(publish_on_more(chosen, records, url, queue, period, rabbitmq.queue_type))
+        result = publish_batch(
+            chosen, records, num_records, url, queue, period, sys.stderr, rabbitmq.queue_type
+        )
     except (BrokerUnavailable, SourceError) as exc:
         raise CommandError(str(exc)) from None
     except KeyboardInterrupt:

@@ -6,8 +6,14 @@ must still stop everything they started.
 """
 
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import click
+
+from mlops_demo.cli.errors import CommandError
+from mlops_demo.devserver.dagster_dev import DagsterDevError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -37,3 +43,19 @@ def stopping_on_signals() -> Iterator[None]:
     finally:
         for signum, disposition in previous.items():
             signal.signal(signum, disposition)
+
+
+@contextmanager
+def until_stopped(what: str, stop: Callable[[], None]) -> Iterator[None]:
+    """Run the body, then `stop()` whatever happened: on Ctrl+C or SIGTERM it says so and exits
+    with the signal's code, and a Dagster process that failed becomes one line, no traceback."""
+    with stopping_on_signals():
+        try:
+            yield
+        except Stopped as exc:
+            click.echo(f"\ninterrupted ({exc.signal_name}): stopping {what}", err=True)
+            sys.exit(exc.exit_code)
+        except DagsterDevError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            stop()

@@ -15,7 +15,6 @@ from mlops_demo.core.settings import (
     SettingsError,
     check_credentials,
     checked_choice,
-    get_settings,
     redact_url,
 )
 
@@ -83,11 +82,9 @@ def _describe(exc: BaseException) -> str:
 def declare(ch, queue: str, queue_type: str | None = None) -> int:
     """Declare the durable queue (idempotent) and return how many messages wait in it.
 
-    Its type (MLOPS_QUEUE_TYPE unless given) is always named, so a queue of the other type is
+    Its type (classic unless given) is always named, so a queue of the other type is
     an error, never silently used."""
-    queue_type = checked_choice(
-        "MLOPS_QUEUE_TYPE", queue_type or get_settings().queue_type, QUEUE_TYPES
-    )
+    queue_type = checked_choice("MLOPS_QUEUE_TYPE", queue_type or QUEUE_TYPES[0], QUEUE_TYPES)
     try:
         declared = ch.queue_declare(
             queue=queue, durable=True, arguments={"x-queue-type": queue_type}

@@ -110,7 +110,14 @@ class PartlyPublished(BrokerUnavailable):
 
 
 def publish_batch(
-    kind: Kind, records: Iterator[dict], n: int, url: str, queue: str, period: float, out: TextIO
+    kind: Kind,
+    records: Iterator[dict],
+    n: int,
+    url: str,
+    queue: str,
+    period: float,
+    out: TextIO,
+    queue_type: str | None = None,
 ) -> tuple[int, int | None, int | None]:
     """Publish up to n records; returns (confirmed count, first UDI, last UDI confirmed)."""
     batch = list(itertools.islice(records, n))
@@ -124,7 +131,9 @@ def publish_batch(
 
     progress = Progress(len(batch), kind.noun, out)
     try:
-        publish(url, queue, bodies, on_confirmed=count, period_seconds=period)
+        publish(
+            url, queue, bodies, on_confirmed=count, period_seconds=period, queue_type=queue_type
+        )
     except BrokerUnavailable as exc:
         if confirmed:
             last = batch[confirmed - 1][UDI]

@@ -36,10 +36,14 @@ def candidate_rows(registry: ModelRegistry, test_data: pd.DataFrame) -> list[dic
 
 def recommend(rows: list[dict]) -> str | None:
     """The candidate with the best newest-test F1, the newest on a tie; None when no model is a
-    candidate (the champion stays)."""
+    candidate (the champion stays). `rows` come oldest first: the position breaks a tie, since
+    two models registered in the same second have the same created_at."""
     usable = [
-        row for row in rows if row["status"] == CANDIDATE and row["newest_test_f1"] is not None
+        (position, row)
+        for position, row in enumerate(rows)
+        if row["status"] == CANDIDATE and row["newest_test_f1"] is not None
     ]
     if not usable:
         return None
-    return max(usable, key=lambda row: (row["newest_test_f1"], row["created_at"]))["model_name"]
+    _, best = max(usable, key=lambda ranked: (ranked[1]["newest_test_f1"], ranked[0]))
+    return best["model_name"]

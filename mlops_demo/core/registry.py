@@ -15,18 +15,14 @@ import platform
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import joblib
 
 from mlops_demo.core.model_card import model_card
 from mlops_demo.core.modelling import TrainingSummary
-from mlops_demo.core.registry_storage import (
-    FolderRegistryStorage,
-    PostgresRegistryStorage,
-    RegistryStorage,
-)
-from mlops_demo.core.settings import MODELS_DIR, Settings, get_settings
+from mlops_demo.core.registry_storage import RegistryStorage
+from mlops_demo.core.settings import MODELS_DIR
 
 REGISTRY_FORMAT = 3
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "dagster")
@@ -112,15 +108,9 @@ def _deployed_stack(history: list[Deployment]) -> list[str]:
 
 
 class ModelRegistry:
-    def __init__(self, data_dir: Path, settings: Settings | None = None):
-        """The registry beside the store: in PostgreSQL with the PostgreSQL store, else in
-        `data_dir`/trained-models/."""
-        settings = settings or get_settings()
-        self.storage: RegistryStorage = (
-            PostgresRegistryStorage(settings.store_url, settings.store_schema)
-            if settings.store_is_postgres
-            else FolderRegistryStorage(data_dir / MODELS_DIR)
-        )
+    def __init__(self, storage: RegistryStorage):
+        """The registry in `storage`, which the backend chooses (`core.store.backend`)."""
+        self.storage = storage
 
     # Reading -----------------------------------------------------------------------------
 

@@ -1,10 +1,13 @@
-"""Runtime settings, read from environment variables in this one place."""
+"""The names and defaults every layer shares, and the pure rules for settings' values.
+
+Nothing here reads the environment: `mlops_demo.defs.resources` builds the one settings resource
+from it, and everything else receives values.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,7 +16,8 @@ DAGSTER_HOME = REPO_ROOT / ".dagster_home"
 DAGSTER_HOMES = {"sqlite": DAGSTER_HOME, "postgres": REPO_ROOT / ".dagster_home_postgres"}
 DEFAULT_DAGSTER_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
-DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# pika logs in as guest/guest when a URL names no user, so the default shows no password.
+DEFAULT_BROKER_URL = "amqp://127.0.0.1:5672/%2F"
 DEFAULT_STORE_SCHEMA = "mlops_demo"
 
 READINGS_STORE_FILE = "cleaned_readings.jsonl"
@@ -27,85 +31,17 @@ REGISTRY_FILE = "registry.json"
 
 
 class SettingsError(ValueError):
-    """A setting from the environment has a value we cannot use."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    broker_url: str
-    readings_queue: str
-    statuses_queue: str
-    # classic, or quorum: RabbitMQ's replicated type, which a cluster needs to survive losing a
-    # node. A queue keeps the type it was declared with.
-    queue_type: str
-    min_batch: int
-    sensor_interval_seconds: int
-    ingestion_max_runtime_seconds: int
-    data_dir: Path
-    executor: str
-    # None: the JSONL store in the data directory; else a folder for it, or a postgresql:// URL.
-    store_url: str | None
-    store_schema: str
-    dagster_instance: str
-    # The model lifecycle's thresholds, read by automation as much as by people.
-    champion_margin: float
-    min_f1: float
-    max_quarantine_share: float
-    # Monitoring: when the drift check and the realized-performance check give a verdict.
-    drift_p_value: float
-    drift_psi: float
-    drift_window: int
-    drift_min_readings: int
-    min_labelled_predictions: int
-    realized_f1_margin: float
-
-    @property
-    def dagster_home(self) -> Path:
-        """The project's own Dagster home for the selected instance kind."""
-        return DAGSTER_HOMES[self.dagster_instance]
-
-    @property
-    def store_is_postgres(self) -> bool:
-        return bool(self.store_url) and is_postgres_url(self.store_url)
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def _fraction(name: str, default: float, maximum: float = 1.0) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number from 0 to {maximum:g}, got {raw!r}") from None
-    if not 0 <= value <= maximum:
-        raise SettingsError(f"{name} must be from 0 to {maximum:g}, got {value}")
-    return value
+    """A setting has a value we cannot use."""
 
 
 EXECUTORS = ("in_process", "multiprocess")
 DAGSTER_INSTANCES = ("sqlite", "postgres")
 QUEUE_TYPES = ("classic", "quorum")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def _choice(name: str, allowed: tuple[str, ...]) -> str:
-    return checked_choice(name, os.environ.get(name) or allowed[0], allowed)
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(POSTGRES_SCHEMES)
 
 
 def checked_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -122,31 +58,31 @@ def resolve_data_dir(raw: str | None) -> Path:
     return (REPO_ROOT / data_dir).resolve()
 
 
-def get_settings() -> Settings:
-    """Read the settings now, so a changed environment is seen without re-importing anything."""
-    return Settings(
-        broker_url=os.environ.get("MLOPS_BROKER_URL") or DEFAULT_BROKER_URL,
-        readings_queue=os.environ.get("MLOPS_READINGS_QUEUE") or "readings",
-        statuses_queue=os.environ.get("MLOPS_STATUSES_QUEUE") or "daily_statuses",
-        queue_type=_choice("MLOPS_QUEUE_TYPE", QUEUE_TYPES),
-        min_batch=_positive_int("MLOPS_MIN_BATCH", 500),
-        sensor_interval_seconds=_positive_int("MLOPS_SENSOR_INTERVAL_SECONDS", 5),
-        ingestion_max_runtime_seconds=_positive_int("MLOPS_INGESTION_MAX_RUNTIME_SECONDS", 600),
-        data_dir=resolve_data_dir(os.environ.get("MLOPS_DATA_DIR")),
-        executor=_choice("MLOPS_EXECUTOR", EXECUTORS),
-        store_url=os.environ.get("MLOPS_STORE_URL") or None,
-        store_schema=os.environ.get("MLOPS_STORE_SCHEMA") or DEFAULT_STORE_SCHEMA,
-        dagster_instance=_choice("MLOPS_DAGSTER_INSTANCE", DAGSTER_INSTANCES),
-        champion_margin=_fraction("MLOPS_CHAMPION_MARGIN", 0.0),
-        min_f1=_fraction("MLOPS_MIN_F1", 0.3),
-        max_quarantine_share=_fraction("MLOPS_MAX_QUARANTINE_SHARE", 0.05),
-        drift_p_value=_fraction("MLOPS_DRIFT_P_VALUE", 0.01),
-        drift_psi=_fraction("MLOPS_DRIFT_PSI", 0.2, maximum=10.0),
-        drift_window=_positive_int("MLOPS_DRIFT_WINDOW", 500),
-        drift_min_readings=_positive_int("MLOPS_DRIFT_MIN_READINGS", 100),
-        min_labelled_predictions=_positive_int("MLOPS_MIN_LABELLED_PREDICTIONS", 500),
-        realized_f1_margin=_fraction("MLOPS_REALIZED_F1_MARGIN", 0.15),
-    )
+def store_folder(store_url: str, data_dir: Path) -> Path | None:
+    """The JSONL store's folder a store URL names (None for PostgreSQL): the data directory when
+    unset, and a relative folder inside it, never in whatever folder Dagster started in.
+
+    Anything else with a scheme is refused, `postgresql+psycopg2://` included: taken as a folder,
+    it would quietly become a directory named after the password."""
+    if is_postgres_url(store_url):
+        return None
+    if "://" in store_url:
+        scheme = store_url.partition("://")[0]
+        raise SettingsError(
+            f"MLOPS_STORE_URL has the scheme {scheme!r}, which names no store: use "
+            "postgresql://USER:PASSWORD@HOST:5432/DATABASE (or postgres://...) for PostgreSQL, "
+            "or a folder for the JSONL store"
+        )
+    return (data_dir / Path(store_url).expanduser()).resolve() if store_url else data_dir
+
+
+def dagster_home(environ: Mapping[str, str], instance: str) -> Path:
+    """The Dagster home every route uses: an exported DAGSTER_HOME wins, else the project's home
+    for the instance kind (`MLOPS_DAGSTER_INSTANCE`)."""
+    exported = environ.get("DAGSTER_HOME")
+    if exported:
+        return Path(exported).expanduser().resolve()
+    return DAGSTER_HOMES[checked_choice("MLOPS_DAGSTER_INSTANCE", instance, DAGSTER_INSTANCES)]
 
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")

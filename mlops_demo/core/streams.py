@@ -12,7 +12,6 @@ from mlops_demo.core.settings import (
     READINGS_STORE_FILE,
     STATUSES_QUARANTINE_FILE,
     STATUSES_STORE_FILE,
-    Settings,
 )
 
 
@@ -23,11 +22,8 @@ class Stream:
     validate: Callable[[dict], dict]
     store_file: str
     quarantine_file: str
-    # The Settings field (and RabbitMQResource field) that names this stream's queue.
+    # The RabbitMQResource field that names this stream's queue.
     queue_setting: str
-
-    def queue(self, settings: Settings) -> str:
-        return getattr(settings, self.queue_setting)
 
 
 READINGS = Stream(
@@ -46,3 +42,4 @@ STATUSES = Stream(
     quarantine_file=STATUSES_QUARANTINE_FILE,
     queue_setting="statuses_queue",
 )
+STREAMS = (READINGS, STATUSES)

@@ -11,9 +11,9 @@ from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.store.predictions import MODEL
 from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.defs.automation import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
 from mlops_demo.defs.checks import SCORED_ONLY_UNKNOWN, scored_only_unknown_readings
-from mlops_demo.defs.deployment import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
-from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
+from mlops_demo.defs.resources import SettingsResource
 
 RISKIEST_SHOWN = 20
 REFUSED_SHOWN = 20
@@ -58,9 +58,9 @@ def _predictions(scored: pd.DataFrame, model_name: str) -> list[dict]:
     ]
 
 
-def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
+def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
     # UDIs first, then only the readings to score: a store holds millions, a morning hundreds.
-    readings, statuses = store.open(READINGS), store.open(STATUSES)
+    readings, statuses = settings.store(READINGS), settings.store(STATUSES)
     unknown = readings.read_udis(READING_FIELDS, readings.udis_not_in(statuses))
     # Looked up again by UDI, not by the query above, for the check to hold it to.
     statuses_of_unknown = statuses.read_udis((UDI,), unknown[UDI].to_numpy())
@@ -84,19 +84,18 @@ def _unknown_and_refused(entry: ModelEntry, store: StoreResource):
 def devices_at_risk(
     context: dg.AssetExecutionContext,
     deployed_model: ModelEntry,
-    store: StoreResource,
-    model_registry: ModelRegistryResource,
+    settings: SettingsResource,
 ) -> dg.MaterializeResult:
     """The readings whose status has not arrived yet (today's), scored by the deployed model:
     which machines are predicted to fail. Readings outside what the model was trained on are
     refused, with the reason; every prediction is appended to the prediction log."""
     try:
-        model, entry = model_registry.open().load(deployed_model.name)
+        model, entry = settings.registry().load(deployed_model.name)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
-    to_score, refused, statuses = _unknown_and_refused(entry, store)
+    to_score, refused, statuses = _unknown_and_refused(entry, settings)
     scored = modelling.score(model, to_score)
-    stored = store.predictions().append(_predictions(scored, entry.name))
+    stored = settings.predictions().append(_predictions(scored, entry.name))
     at_risk = scored[scored["at_risk"]]
     # Tells the automation that a deployment made earlier in this run needs no run of its own.
     context.instance.add_run_tags(context.run.run_id, {SCORED_WITH_TAG: entry.name})

@@ -7,25 +7,17 @@ A run killed anywhere loses nothing: unacked messages are redelivered, landed ba
 the next run, and a replay stores nothing twice.
 """
 
+from dataclasses import dataclass
+
 import dagster as dg
 
-from mlops_demo.core.settings import get_settings
-from mlops_demo.core.store import IngestCounts, JsonlStore, Store
-from mlops_demo.core.streams import READINGS, STATUSES, Stream
-from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+from mlops_demo.core.store import IngestCounts
+from mlops_demo.core.streams import Stream
+from mlops_demo.defs.metadata import newest_metadata, store_location
+from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 from mlops_demo.defs.sensors import queue_depth_sensor
 
 GROUP = "ingestion"
-
-
-def _location(store: Store) -> dg.MetadataValue:
-    if isinstance(store, JsonlStore):
-        return dg.MetadataValue.path(store.location)
-    return dg.MetadataValue.text(store.location)
-
-
-def _store_kind() -> str:
-    return "postgres" if get_settings().store_is_postgres else "jsonl"
 
 
 # A factory cannot give each stream's assets their own docstring, so they pass description=.
@@ -37,8 +29,8 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
         description=f"Messages drained from the {stream.name} queue; each chunk is acked only "
         "after it is stored (fsync'd, or committed for PostgreSQL) or quarantined.",
     )
-    def drain_queue(rabbitmq: RabbitMQResource, store: StoreResource) -> dg.MaterializeResult:
-        landing, target = store.landing(stream), store.open(stream)
+    def drain_queue(rabbitmq: RabbitMQResource, settings: SettingsResource) -> dg.MaterializeResult:
+        landing, target = settings.landing(stream), settings.store(stream)
         before_ack: list[IngestCounts] = []
 
         def land(bodies: list[bytes]) -> None:
@@ -68,17 +60,6 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
     return drain_queue
 
 
-def newest_metadata(
-    instance: dg.DagsterInstance, asset: dg.AssetKey, run_id: str | None = None
-) -> dict:
-    """The metadata values of the asset's newest materialization: {} if it has none, or if
-    `run_id` is given and another run made it."""
-    latest = instance.fetch_materializations(asset, limit=1).records
-    if not latest or (run_id is not None and latest[0].run_id != run_id):
-        return {}
-    return {key: value.value for key, value in latest[0].asset_materialization.metadata.items()}
-
-
 def _stored_by_the_drain(context: dg.AssetExecutionContext, drain: dg.AssetKey) -> IngestCounts:
     """What this run's drain stored before its acks, so the cleaned asset shows the run's
     counts, whichever asset stored the messages."""
@@ -93,24 +74,26 @@ def _stored_by_the_drain(context: dg.AssetExecutionContext, drain: dg.AssetKey) 
     )
 
 
-def _clean_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def _clean_asset(
+    stream: Stream, name: str, upstream: dg.AssetsDefinition, store_kind: str
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=name,
         group_name=GROUP,
         deps=[upstream],
-        kinds={_store_kind()},
+        kinds={store_kind},
         description=f"The {stream.name} store, {stream.store_file} (or its PostgreSQL table): "
         "each UDI once; rejected messages kept in "
         f"{stream.quarantine_file} with their reason. Stores any batch a failed run left landed; "
         "its counts are the whole run's.",
     )
     def clean_into_store(
-        context: dg.AssetExecutionContext, store: StoreResource
+        context: dg.AssetExecutionContext, settings: SettingsResource
     ) -> dg.MaterializeResult:
-        target = store.open(stream)
+        target = settings.store(stream)
         try:
             counts = _stored_by_the_drain(context, upstream.key) + target.ingest(
-                store.landing(stream), stream.validate
+                settings.landing(stream), stream.validate
             )
         except OSError as exc:
             raise dg.Failure(
@@ -125,38 +108,71 @@ def _clean_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg
                 "duplicates_dropped": counts.duplicates,
                 "records_quarantined": counts.quarantined,
                 "dagster/row_count": counts.total_rows,
-                "store": _location(target),
+                "store": store_location(target),
             }
         )
 
     return clean_into_store
 
 
-def _summary_asset(stream: Stream, name: str, upstream: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def _summary_asset(
+    stream: Stream, name: str, upstream: dg.AssetsDefinition, store_kind: str
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=name,
         group_name=GROUP,
         deps=[upstream],
-        kinds={_store_kind()},
+        kinds={store_kind},
         description=f"Where the {stream.name} store is and how many rows it holds, for training.",
     )
-    def summarise_store(store: StoreResource) -> dg.MaterializeResult:
-        target = store.open(stream)
+    def summarise_store(settings: SettingsResource) -> dg.MaterializeResult:
+        target = settings.store(stream)
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": target.row_count(), "store": _location(target)}
+            metadata={"dagster/row_count": target.row_count(), "store": store_location(target)}
         )
 
     return summarise_store
 
 
+@dataclass(frozen=True)
+class StreamNames:
+    """What one stream's assets, job and sensor are called."""
+
+    raw: str
+    cleaned: str
+    historic: str
+    job: str
+    sensor: str
+
+
+READINGS_NAMES = StreamNames(
+    raw="sensor_readings",
+    cleaned="cleaned_readings",
+    historic="historic_readings",
+    job="get_all_readings_job",
+    sensor="min_number_of_readings_sensor",
+)
+STATUSES_NAMES = StreamNames(
+    raw="daily_machine_statuses",
+    cleaned="cleaned_daily_statuses",
+    historic="historic_daily_statuses",
+    job="get_all_daily_machine_statuses_job",
+    sensor="min_number_of_machine_statuses_sensor",
+)
+
+
 def stream_ingestion(
-    stream: Stream, *, raw: str, cleaned: str, historic: str, job: str, sensor: str
+    stream: Stream, names: StreamNames, settings: SettingsResource
 ) -> dg.Definitions:
     """Everything one stream needs: its three assets, the job that runs them and the sensor that
-    launches the job once the queue holds a batch."""
-    drain_queue = _drain_asset(stream, raw)
-    clean_into_store = _clean_asset(stream, cleaned, drain_queue)
-    summarise_store = _summary_asset(stream, historic, clean_into_store)
+    launches the job once the queue holds a batch. `settings` gives what Dagster must know
+    when it loads the code location: the store's kind, the sensor's interval and the runs'
+    time limit."""
+    kind = settings.backend.kind
+    drain_queue = _drain_asset(stream, names.raw)
+    clean_into_store = _clean_asset(stream, names.cleaned, drain_queue, kind)
+    summarise_store = _summary_asset(stream, names.historic, clean_into_store, kind)
+    job = names.job
     ingestion_job = dg.define_asset_job(
         job,
         selection=[drain_queue, clean_into_store, summarise_store],
@@ -164,28 +180,10 @@ def stream_ingestion(
         # A run whose process died with its code server stays "started" for ever, and its
         # sensor waits for it: the daemon's run monitoring fails it after this long instead.
         # Cutting a run short loses nothing (landed batches and redelivery cover it).
-        tags={"dagster/max_runtime_seconds": str(get_settings().ingestion_max_runtime_seconds)},
+        tags={"dagster/max_runtime_seconds": str(settings.ingestion_max_runtime_seconds)},
     )
     return dg.Definitions(
         assets=[drain_queue, clean_into_store, summarise_store],
         jobs=[ingestion_job],
-        sensors=[queue_depth_sensor(sensor, job, stream)],
+        sensors=[queue_depth_sensor(names.sensor, job, stream, settings.sensor_interval_seconds)],
     )
-
-
-readings_ingestion = stream_ingestion(
-    READINGS,
-    raw="sensor_readings",
-    cleaned="cleaned_readings",
-    historic="historic_readings",
-    job="get_all_readings_job",
-    sensor="min_number_of_readings_sensor",
-)
-statuses_ingestion = stream_ingestion(
-    STATUSES,
-    raw="daily_machine_statuses",
-    cleaned="cleaned_daily_statuses",
-    historic="historic_daily_statuses",
-    job="get_all_daily_machine_statuses_job",
-    sensor="min_number_of_machine_statuses_sensor",
-)

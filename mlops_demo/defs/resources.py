@@ -1,85 +1,229 @@
-"""Dagster resources: the broker, the stores and the model registry.
+"""Dagster resources: the broker, and the settings with the stores and registry they select.
 
-Each field left unset falls back to the settings (`mlops_demo.core.settings`) when used;
-`definitions.py` binds the ones set in the environment with `dg.EnvVar`, so the UI's resource page
-shows which variable each value comes from, never the value of a secret.
+Every setting is a field here and nowhere else. `resources_from_env` is the one place that reads
+the environment: each field's variable is `MLOPS_` and the field's name in capitals. A set
+variable becomes the field's value (a URL, which may hold a password, is bound with `dg.EnvVar`
+instead, so the UI's resource page names its variable and never shows it); an unset one keeps
+the documented default. Every field can be changed for one run in the Launchpad
+(`resources: settings: config: min_f1: 0.5`).
 """
 
-from collections.abc import Callable
-from dataclasses import replace
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal, TypeVar
 
 import dagster as dg
+import pydantic
+from pydantic import Field
 
 from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.registry import ModelRegistry
-from mlops_demo.core.settings import LANDING_DIR, Settings, get_settings, resolve_data_dir
-from mlops_demo.core.store import Store, open_store
-from mlops_demo.core.store.predictions import PredictionLog, open_prediction_log
+from mlops_demo.core.settings import (
+    DEFAULT_BROKER_URL,
+    DEFAULT_STORE_SCHEMA,
+    LANDING_DIR,
+    MODELS_DIR,
+    REPO_ROOT,
+    SettingsError,
+    resolve_data_dir,
+)
+from mlops_demo.core.store import Backend, Store, backend_for
+from mlops_demo.core.store.predictions import PredictionLog
 from mlops_demo.core.streams import Stream
+from mlops_demo.defs.io_manager import SafeIOManager
 
-
-def _data_dir(configured: str | None) -> Path:
-    return resolve_data_dir(configured) if configured else get_settings().data_dir
+# Fields whose value may hold a password: bound as dg.EnvVar, never shown as a value.
+SECRET_FIELDS = frozenset({"broker_url", "store_url"})
 
 
 class RabbitMQResource(dg.ConfigurableResource):
     """The RabbitMQ broker holding the readings and daily statuses queues."""
 
-    url: str | None = None
-    readings_queue: str | None = None
-    statuses_queue: str | None = None
-    queue_type: str | None = None
-
-    def _url(self) -> str:
-        return self.url or get_settings().broker_url
+    broker_url: str = Field(
+        default=DEFAULT_BROKER_URL,
+        description="RabbitMQ's URL (amqp://USER:PASSWORD@HOST:5672/%2F); the password never "
+        "appears in logs, metadata or run config",
+    )
+    readings_queue: str = Field(default="readings", description="queue of morning readings")
+    statuses_queue: str = Field(default="daily_statuses", description="queue of evening statuses")
+    queue_type: Literal["classic", "quorum"] = Field(
+        default="classic",
+        description="quorum declares both queues as quorum queues, which a cluster replicates; a "
+        "queue of the other type is refused with the fix",
+    )
 
     def queue_name(self, stream: Stream) -> str:
-        return getattr(self, stream.queue_setting) or stream.queue(get_settings())
+        return getattr(self, stream.queue_setting)
 
     def queue_depth(self, stream: Stream) -> int:
-        return broker.queue_depth(self._url(), self.queue_name(stream), self.queue_type)
+        return broker.queue_depth(self.broker_url, self.queue_name(stream), self.queue_type)
 
     def drain(self, stream: Stream, handle_chunk: Callable[[list[bytes]], object]) -> int:
         return broker.drain(
-            self._url(), self.queue_name(stream), handle_chunk, queue_type=self.queue_type
+            self.broker_url, self.queue_name(stream), handle_chunk, queue_type=self.queue_type
         )
 
+    def purge(self, stream: Stream) -> int:
+        return broker.purge(self.broker_url, self.queue_name(stream), self.queue_type)
 
-class StoreResource(dg.ConfigurableResource):
-    """Where cleaned records, quarantined messages and landing batches are kept: JSONL files in
-    the data directory, or PostgreSQL when `url` is a postgresql:// URL."""
 
-    url: str | None = None
-    db_schema: str | None = None
-    data_dir: str | None = None
+class SettingsResource(dg.ConfigurableResource):
+    """Every threshold of the loop, and the backend (JSONL files or PostgreSQL) that holds the
+    stores, the prediction log and the model registry: the one place that chooses it."""
 
-    def _settings(self) -> Settings:
-        settings = get_settings()
-        return replace(
-            settings,
-            data_dir=_data_dir(self.data_dir),
-            store_url=self.url or settings.store_url,
-            store_schema=self.db_schema or settings.store_schema,
-        )
+    data_dir: str = Field(
+        default=str(REPO_ROOT),
+        description="where the JSONL stores, landing/ and trained-models/ live (a relative path "
+        "is taken from the repository root)",
+    )
+    store_url: str = Field(
+        default="",
+        description="empty: JSONL in the data directory; a folder (relative: inside the data "
+        "directory) for the JSONL store; or postgresql://... for the PostgreSQL store, which "
+        "then holds the model registry too",
+    )
+    store_schema: str = Field(
+        default=DEFAULT_STORE_SCHEMA, description="the PostgreSQL store's schema"
+    )
+    executor: Literal["in_process", "multiprocess"] = Field(
+        default="in_process",
+        description="multiprocess runs each step in its own process (seconds per step here)",
+    )
+    min_batch: int = Field(
+        default=500, ge=1, description="messages that make a sensor launch an ingestion run"
+    )
+    sensor_interval_seconds: int = Field(default=5, ge=1, description="how often sensors tick")
+    ingestion_max_runtime_seconds: int = Field(
+        default=600,
+        ge=1,
+        description="an ingestion run still going after this long is failed by run monitoring; "
+        "nothing is lost",
+    )
+    champion_margin: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="how much a new model's F1 must beat the champion's to become a candidate",
+    )
+    min_f1: float = Field(
+        default=0.3, ge=0, le=1, description="the F1 floor of trained_model_f1_meets_floor"
+    )
+    max_quarantine_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="the share of a run's messages quarantined above which the stores' check warns",
+    )
+    drift_window: int = Field(
+        default=500,
+        ge=1,
+        description="the newest readings the drift check compares with the training readings",
+    )
+    drift_min_readings: int = Field(
+        default=100, ge=1, description="fewer readings on either side: no drift verdict"
+    )
+    drift_p_value: float = Field(
+        default=0.01, ge=0, le=1, description="a feature drifts when its p-value is below this"
+    )
+    drift_psi: float = Field(
+        default=0.2,
+        ge=0,
+        le=10,
+        description="... and its population stability index at least this",
+    )
+    min_labelled_predictions: int = Field(
+        default=500,
+        ge=1,
+        description="labelled predictions the realized-F1 check needs for a verdict",
+    )
+    realized_f1_margin: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="how far the realized F1 may fall below the test F1 before the check warns",
+    )
 
-    def open(self, stream: Stream) -> Store:
-        return open_store(stream, self._settings())
+    @property
+    def data_path(self) -> Path:
+        return resolve_data_dir(self.data_dir)
+
+    @property
+    def backend(self) -> Backend:
+        return backend_for(self.store_url, self.store_schema, self.data_path)
+
+    def store(self, stream: Stream) -> Store:
+        return self.backend.store(stream)
 
     def predictions(self) -> PredictionLog:
         """The log of every prediction, beside the stores."""
-        return open_prediction_log(self._settings())
+        return self.backend.predictions()
+
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.backend.registry_storage())
 
     def landing(self, stream: Stream) -> LandingArea:
         """This machine's landing area for the stream, always on local disk."""
-        return LandingArea(_data_dir(self.data_dir) / LANDING_DIR / stream.name)
+        return LandingArea(self.landing_root / stream.name)
+
+    @property
+    def landing_root(self) -> Path:
+        return self.data_path / LANDING_DIR
+
+    @property
+    def models_dir(self) -> Path:
+        """trained-models/: the registry's folder, and where it stages a model's files."""
+        return self.data_path / MODELS_DIR
+
+    def written_paths(self) -> list[Path]:
+        """Every file and folder the loop writes outside Dagster's home, whether it exists yet
+        or not: the backend's files, the landing area and trained-models/."""
+        return [*self.backend.files(), self.landing_root, self.models_dir]
 
 
-class ModelRegistryResource(dg.ConfigurableResource):
-    """The model registry: trained-models/ in the data directory."""
+Resource = TypeVar("Resource", RabbitMQResource, SettingsResource)
 
-    data_dir: str | None = None
 
-    def open(self) -> ModelRegistry:
-        return ModelRegistry(_data_dir(self.data_dir))
+def variable(field: str) -> str:
+    """The environment variable that sets a resource field."""
+    return f"MLOPS_{field.upper()}"
+
+
+def _explain(error: pydantic.ValidationError) -> str:
+    return "; ".join(
+        f"{variable(str(problem['loc'][0]))} {problem['msg'][0].lower()}{problem['msg'][1:]}, "
+        f"got {problem['input']!r}"
+        for problem in error.errors()
+    )
+
+
+def from_env(
+    cls: type[Resource], environ: Mapping[str, str] | None = None, *, bind_secrets: bool = False
+) -> Resource:
+    """The resource as the environment sets it; with `bind_secrets`, URLs as `dg.EnvVar`s, for
+    the code location (Dagster resolves them when a run starts), else as values, for commands
+    and import-time choices."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for field in cls.model_fields:
+        raw = environ.get(variable(field))
+        if raw:
+            secret = bind_secrets and field in SECRET_FIELDS
+            values[field] = dg.EnvVar(variable(field)) if secret else raw
+    try:
+        return cls(**values)
+    except pydantic.ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+
+
+def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The code location's resources, bound from the environment."""
+    return {
+        "rabbitmq": from_env(RabbitMQResource, environ, bind_secrets=True),
+        "settings": from_env(SettingsResource, environ, bind_secrets=True),
+        # Frames and registry entries as JSON: Dagster's default would pickle them.
+        "io_manager": SafeIOManager(),
+    }

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from mlops_demo.core.broker import BrokerUnavailable, QueueTypeMismatch
-from mlops_demo.core.settings import get_settings
 from mlops_demo.core.streams import Stream
-from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 
 # After a failed run, landed batches are retried this long later, not on every tick.
 BACKLOG_RETRY_SECONDS = 60
@@ -57,20 +56,24 @@ def _backlog_request(
     return dg.RunRequest(tags={"mlops_demo/landed_batches": str(waiting)})
 
 
-def queue_depth_sensor(name: str, job_name: str, stream: Stream) -> dg.SensorDefinition:
+def queue_depth_sensor(
+    name: str, job_name: str, stream: Stream, interval_seconds: int
+) -> dg.SensorDefinition:
     """A sensor requesting `job_name` when `stream`'s queue holds at least the minimum batch, or
     when landed batches wait to be stored."""
 
     @dg.sensor(
         name=name,
         job_name=job_name,
-        minimum_interval_seconds=daemon_interval(get_settings().sensor_interval_seconds),
+        minimum_interval_seconds=daemon_interval(interval_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Launches {job_name} when the {stream.name} queue holds a full batch, or "
         "when landed batches wait to be stored after a failed run.",
     )
     def _sensor(
-        context: dg.SensorEvaluationContext, rabbitmq: RabbitMQResource, store: StoreResource
+        context: dg.SensorEvaluationContext,
+        rabbitmq: RabbitMQResource,
+        settings: SettingsResource,
     ):
         in_flight = context.instance.get_run_records(
             dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1
@@ -88,12 +91,12 @@ def queue_depth_sensor(name: str, job_name: str, stream: Stream) -> dg.SensorDef
             return dg.SkipReason(f"{exc}; trying again on the next tick")
         except QueueTypeMismatch as exc:
             return dg.SkipReason(str(exc))  # it names the setting and the fix
-        minimum = get_settings().min_batch
+        minimum = settings.min_batch
         if depth >= minimum:
             context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")
             return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})
         holds = f"queue {queue!r} holds {depth} messages; a run starts at {minimum}"
-        waiting = len(store.landing(stream).batches())
+        waiting = len(settings.landing(stream).batches())
         if waiting:
             return _backlog_request(context, job_name, waiting, holds)
         return dg.SkipReason(holds)
@@ -101,14 +104,16 @@ def queue_depth_sensor(name: str, job_name: str, stream: Stream) -> dg.SensorDef
     return _sensor
 
 
-# Dagster's automatic automation sensor starts stopped and ticks every 30 s; this one runs from
-# the start and ticks every 5 s, so candidates and devices at risk follow their inputs promptly.
-default_automation_condition_sensor = dg.AutomationConditionSensorDefinition(
-    "default_automation_condition_sensor",
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=daemon_interval(get_settings().sensor_interval_seconds),
-)
+def default_automation_condition_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    """Dagster's automatic automation sensor starts stopped and ticks every 30 s; this one runs
+    from the start and ticks with the others, so candidates and devices at risk follow their
+    inputs promptly."""
+    return dg.AutomationConditionSensorDefinition(
+        "default_automation_condition_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=daemon_interval(interval_seconds),
+    )
 
 
 # Closing the loop: off by default, like the schedule, because retraining costs and a retrained
@@ -121,15 +126,7 @@ RETRAIN_TRIGGERS = (
 )
 
 
-@dg.sensor(
-    name="retrain_on_drift_or_decay_sensor",
-    job_name="train_ml_model",
-    minimum_interval_seconds=daemon_interval(get_settings().sensor_interval_seconds),
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Launches train_ml_model once for each new failed evaluation of the drift check "
-    "or the realized-F1 check. Stopped by default: start it in Automation to close the loop.",
-)
-def retrain_on_drift_or_decay_sensor(context: dg.SensorEvaluationContext):
+def _retrain_on_drift_or_decay(context: dg.SensorEvaluationContext):
     seen = json.loads(context.cursor or "{}")
     failed = []
     for key in RETRAIN_TRIGGERS:
@@ -149,3 +146,15 @@ def retrain_on_drift_or_decay_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason(f"{', '.join(failed)} failed, but train_ml_model runs already")
     context.log.info(f"{', '.join(failed)} failed: requesting train_ml_model")
     return dg.RunRequest(tags={"mlops_demo/retrain_because": ",".join(failed)})
+
+
+def retrain_on_drift_or_decay_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    return dg.sensor(
+        name="retrain_on_drift_or_decay_sensor",
+        job_name="train_ml_model",
+        minimum_interval_seconds=daemon_interval(interval_seconds),
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Launches train_ml_model once for each new failed evaluation of the drift "
+        "check or the realized-F1 check. Stopped by default: start it in Automation to close "
+        "the loop.",
+    )(_retrain_on_drift_or_decay)

@@ -12,9 +12,8 @@ from mlops_demo.core.lifecycle import gate, held_out_window
 from mlops_demo.core.model_card import confusion_markdown
 from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
 from mlops_demo.core.registry import ModelEntry, ModelRegistry, RegistryError
-from mlops_demo.core.settings import get_settings
 from mlops_demo.core.streams import READINGS, STATUSES
-from mlops_demo.defs.resources import ModelRegistryResource, StoreResource
+from mlops_demo.defs.resources import SettingsResource
 
 GROUP = "model_training"
 
@@ -24,10 +23,10 @@ GROUP = "model_training"
     kinds={"pandas"},
     deps=["historic_readings", "historic_daily_statuses"],
 )
-def joined_cleaned_readings_and_statuses(store: StoreResource) -> dg.Output[pd.DataFrame]:
+def joined_cleaned_readings_and_statuses(settings: SettingsResource) -> dg.Output[pd.DataFrame]:
     """Readings joined with their daily status on UDI; readings without a status yet wait."""
-    readings = store.open(READINGS).read_frame(READING_FIELDS)
-    statuses = store.open(STATUSES).read_frame(STATUS_FIELDS)
+    readings = settings.store(READINGS).read_frame(READING_FIELDS)
+    statuses = settings.store(STATUSES).read_frame(STATUS_FIELDS)
     joined = modelling.join_on_udi(readings, statuses)
     return dg.Output(
         joined,
@@ -97,7 +96,7 @@ def trained_model(
     config: TrainingConfig,
     training_data: pd.DataFrame,
     test_data: pd.DataFrame,
-    model_registry: ModelRegistryResource,
+    settings: SettingsResource,
 ) -> dg.Output[ModelEntry]:
     """A scikit-learn pipeline from raw readings to a failure verdict, registered in
     trained-models/ with its test scores and how it did against the champion on the newest
@@ -107,13 +106,13 @@ def trained_model(
         result = modelling.train(training_data, test_data, params)
     except modelling.InsufficientData as exc:
         raise dg.Failure(description=str(exc)) from None
-    registry = model_registry.open()
+    registry = settings.registry()
     try:
         champion = _champion(registry)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be compared with: {exc}") from None
     window = held_out_window(test_data, champion[1] if champion else None)
-    decision = gate(result.model, window, champion, get_settings().champion_margin)
+    decision = gate(result.model, window, champion, settings.champion_margin)
     entry = registry.register(result.model, result.summary, decision)
     return dg.Output(entry, metadata=_training_metadata(entry))
 

@@ -8,13 +8,12 @@ import sys
 import time
 
 import pytest
-from helpers.cli import run_cli
-from helpers.runs import stored_udis
+from cli_runner import run_cli
+from helpers.runs import current_settings, stored_udis
 
-from mlops_demo.cli.deploy_local import COMPONENTS, LocalDeployment
 from mlops_demo.cli.walkthrough import SENSORS, Walkthrough
-from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.devserver.local_deployment import COMPONENTS, LocalDeployment
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -69,7 +68,7 @@ def test_the_topology_runs_the_loop_through_restarts_of_code_server_and_daemon(
         scored = walkthrough.deploy_and_wait_for_devices_at_risk(first["recommended_model"])
         assert scored["num_unknown"] == 500
         # The registry lives in PostgreSQL beside the store: no process keeps models on disk.
-        assert ModelRegistry(tmp_path / "anywhere").deployed_name() == first["recommended_model"]
+        assert current_settings().registry().deployed_name() == first["recommended_model"]
         assert not (deployment.folder("code-server") / "data" / "trained-models").exists()
         assert not (deployment.folder("webserver") / "data").exists()
     finally:

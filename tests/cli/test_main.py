@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_cli
+from cli_runner import run_cli
 
 SUBCOMMANDS = ("walkthrough", "dev", "deploy-local", "reset", "ensure-broker", "publish")
 
@@ -35,10 +35,14 @@ def test_an_unknown_subcommand_is_a_usage_error():
 
 
 def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(monkeypatch):
-    monkeypatch.setenv("MLOPS_EXECUTOR", "threads")
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "stream")
     result = run_cli("publish", "readings", "-n", "1")
     assert result.exit_code == 1
-    assert (
-        result.stderr
-        == "error: MLOPS_EXECUTOR must be one of in_process, multiprocess, got 'threads'\n"
+    assert result.stderr == (
+        "error: MLOPS_QUEUE_TYPE input should be 'classic' or 'quorum', got 'stream'\n"
     )
+    monkeypatch.delenv("MLOPS_QUEUE_TYPE")
+    monkeypatch.setenv("MLOPS_MIN_F1", "2")
+    result = run_cli("reset", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == "error: MLOPS_MIN_F1 input should be less than or equal to 1, got '2'\n"

@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from helpers.cli import run_cli
+from cli_runner import run_cli
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import ALL_COLUMNS, STATUS_FIELDS, TARGET, UDI, reading_of, status_of

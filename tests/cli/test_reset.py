@@ -2,11 +2,16 @@
 
 import subprocess
 import sys
+import uuid
 
+import psycopg2
 import pytest
+from helpers.postgres import POSTGRES_URL, run_sql
 
 from mlops_demo.core import broker
 from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.streams import READINGS
+from mlops_demo.defs.resources import SettingsResource, from_env
 
 pytestmark = pytest.mark.broker
 
@@ -69,3 +74,56 @@ def test_a_broker_outage_is_reported_after_the_files(state, monkeypatch):
     assert result.returncode == 1
     assert "the files are reset but the queues are not" in result.stderr
     assert not (env / "cleaned_readings.jsonl").exists()
+
+
+def test_a_folder_store_outside_the_data_directory_is_reset_too(state, monkeypatch, tmp_path):
+    _, home = state
+    folder = tmp_path / "elsewhere"
+    monkeypatch.setenv("MLOPS_STORE_URL", str(folder))
+    for name in ("cleaned_readings.jsonl", "cleaned_readings.jsonl.udis", "predictions.jsonl"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("{}\n")
+    result = _reset(home, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert str(folder / "cleaned_readings.jsonl") in result.stdout
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.usefixtures("postgres_available")
+def _schema_exists(schema: str) -> bool:
+    with psycopg2.connect(POSTGRES_URL) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+        )
+        return cursor.fetchone() is not None
+
+
+def test_a_postgresql_store_is_dropped(state, monkeypatch):
+    _, home = state
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
+    monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
+    try:
+        from_env(SettingsResource).store(READINGS).create()
+        assert _schema_exists(schema)
+        result = _reset(home, "--yes")
+        assert result.returncode == 0, result.stderr
+        assert f"the PostgreSQL schema {schema} at" in result.stdout
+        assert f"dropped the schema {schema}" in result.stdout
+        assert not _schema_exists(schema)
+    finally:
+        run_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.mark.usefixtures("state")
+def test_an_exported_dagster_home_is_the_one_reset(monkeypatch, tmp_path):
+    exported = tmp_path / "exported_home"
+    (exported / "history").mkdir(parents=True)
+    (exported / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(exported))
+    result = subprocess.run(
+        [sys.executable, "-m", "mlops_demo", "reset", "--yes"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in exported.iterdir()] == ["dagster.yaml"]

@@ -9,13 +9,12 @@ import time
 
 import dagster as dg
 import pytest
-from helpers.runs import stored_udis
+from helpers.runs import current_settings, stored_udis
 
-from mlops_demo.cli.dagster_dev import free_port, group_alive, running_dagster_processes
 from mlops_demo.core import broker
-from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.devserver.processes import free_port, group_alive, running_dagster_processes
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -71,7 +70,7 @@ def _assert_the_loop_ran(output: str, env, instance: dg.DagsterInstance) -> None
     assert "joined_cleaned_readings_and_statuses: num_matches = 500" in output
     for count in (1, 2, 3):
         assert f"production_model_candidates materialized by itself ({count} candidates)" in output
-    registry = ModelRegistry(env)
+    registry = current_settings().registry()
     first, second, third = registry.entries()
     status = registry.statuses()[second.name]
     assert f"the gate: {second.name} is " in output and second.gate.reason in output
@@ -191,7 +190,9 @@ def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     reset = _reset(home)
     assert reset.returncode == 0, reset.stderr
     assert stored_udis(READINGS) == [] and not (env / "cleaned_readings.jsonl").exists()
-    assert ModelRegistry(env).entries() == []  # trained-models/, or the PostgreSQL registry
+    assert (
+        current_settings().registry().entries() == []
+    )  # trained-models/, or the PostgreSQL registry
     assert [p.name for p in home.iterdir()] == ["dagster.yaml"]
     assert broker.queue_depth(broker_url, queues["readings"]) == 0
 

@@ -98,13 +98,13 @@ def test_an_unreachable_broker_is_one_clear_error_without_the_password():
 def test_both_queue_types_publish_count_and_drain_alike(
     broker_url, queues, monkeypatch, queue_type
 ):
-    monkeypatch.setenv("MLOPS_QUEUE_TYPE", queue_type)
     queue = queues["readings"]
     bodies = [b"%d" % i for i in range(broker.TX_BATCH + 3)]
-    assert broker.publish(broker_url, queue, bodies) == len(bodies)
-    assert broker.queue_depth(broker_url, queue) == len(bodies)
+    assert broker.publish(broker_url, queue, bodies, queue_type=queue_type) == len(bodies)
+    assert broker.queue_depth(broker_url, queue, queue_type) == len(bodies)
     received: list[bytes] = []
-    assert broker.drain(broker_url, queue, received.extend, chunk_size=200) == len(bodies)
+    drained = broker.drain(broker_url, queue, received.extend, 200, queue_type=queue_type)
+    assert drained == len(bodies)
     assert received == bodies
     # The queue has the type asked for: the broker refuses it as the other one.
     other = "classic" if queue_type == "quorum" else "quorum"
@@ -118,11 +118,10 @@ def test_a_queue_of_the_other_type_is_refused_naming_the_setting_and_the_fix(
 ):
     queue = queues["statuses"]
     broker.publish(broker_url, queue, [b"kept"], queue_type=existing)
-    monkeypatch.setenv("MLOPS_QUEUE_TYPE", asked)
     for use in (
-        lambda: broker.publish(broker_url, queue, [b"x"]),
-        lambda: broker.drain(broker_url, queue, lambda chunk: None),
-        lambda: broker.purge(broker_url, queue),
+        lambda: broker.publish(broker_url, queue, [b"x"], queue_type=asked),
+        lambda: broker.drain(broker_url, queue, lambda chunk: None, queue_type=asked),
+        lambda: broker.purge(broker_url, queue, asked),
     ):
         with pytest.raises(broker.QueueTypeMismatch) as refused:
             use()
@@ -136,6 +135,5 @@ def test_a_queue_of_the_other_type_is_refused_naming_the_setting_and_the_fix(
 
 
 def test_an_unknown_queue_type_is_a_settings_error(broker_url, queues, monkeypatch):
-    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "stream")
     with pytest.raises(broker.SettingsError, match="MLOPS_QUEUE_TYPE must be one of classic"):
-        broker.queue_depth(broker_url, queues["readings"])
+        broker.queue_depth(broker_url, queues["readings"], "stream")

@@ -3,7 +3,6 @@ and loading only what hashes to its entry."""
 
 import pickle
 import uuid
-from dataclasses import replace
 
 import pytest
 from helpers.faults import Planted
@@ -11,7 +10,7 @@ from helpers.models import gate, model_bytes, register, replace_model_bytes, sum
 from helpers.postgres import POSTGRES_URL, run_sql
 
 from mlops_demo.core.registry import ModelRegistry, RegistryError
-from mlops_demo.core.settings import get_settings
+from mlops_demo.core.registry_storage import FolderRegistryStorage, PostgresRegistryStorage
 
 
 def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, passed=True):
@@ -20,19 +19,18 @@ def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, pa
 
 @pytest.fixture
 def folder_registry(tmp_path):
-    return ModelRegistry(tmp_path, replace(get_settings(), store_url=None))
+    return ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"))
 
 
 @pytest.fixture(params=["folder", "postgres"])
 def open_registry(request, tmp_path):
     """Opens the registry in trained-models/, or in a PostgreSQL schema of the test's own."""
     if request.param == "folder":
-        yield lambda: ModelRegistry(tmp_path, replace(get_settings(), store_url=None))
+        yield lambda: ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"))
         return
     request.getfixturevalue("postgres_available")
     schema = f"test_{uuid.uuid4().hex[:10]}"
-    settings = replace(get_settings(), store_url=POSTGRES_URL, store_schema=schema)
-    yield lambda: ModelRegistry(tmp_path, settings)
+    yield lambda: ModelRegistry(PostgresRegistryStorage(POSTGRES_URL, schema))
     run_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 

@@ -26,8 +26,9 @@ from mlops_demo.core.records import (
     TYPE,
     UDI,
 )
-from mlops_demo.defs.ingestion import readings_ingestion
-from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+from mlops_demo.core.streams import READINGS
+from mlops_demo.defs.ingestion import READINGS_NAMES, stream_ingestion
+from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 
 pytestmark = pytest.mark.broker
 PUBLISHED: list[int] = []
@@ -99,14 +100,14 @@ def test_every_body_is_stored_once_or_quarantined_with_its_reason(labelled, brok
     data_dir = tmp_path / uuid.uuid4().hex
     queue = f"test_{uuid.uuid4().hex[:10]}_volume"
     resources = {
-        "rabbitmq": RabbitMQResource(url=broker_url, readings_queue=queue),
-        "store": StoreResource(data_dir=str(data_dir)),
+        "rabbitmq": RabbitMQResource(broker_url=broker_url, readings_queue=queue),
+        "settings": SettingsResource(data_dir=str(data_dir)),
     }
     try:
         assert broker.publish(broker_url, queue, messages) == len(messages)
         with dg.instance_for_test() as instance:
             result = dg.materialize(
-                list(readings_ingestion.assets),
+                list(stream_ingestion(READINGS, READINGS_NAMES, SettingsResource()).assets),
                 instance=instance,
                 resources=resources,
             )

@@ -6,30 +6,33 @@ import dagster as dg
 import pandas as pd
 import pytest
 from helpers.models import model_bytes, replace_model_bytes
-from helpers.runs import deploy_config, ingest, materialize, run_job
+from helpers.runs import current_settings, deploy_config, ingest, materialize, run_job
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import UDI, reading_of, status_of
-from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import simulate
-from mlops_demo.definitions import defs
+from mlops_demo.definitions import build_definitions
 from mlops_demo.defs.checks import scored_only_unknown_readings
 
 pytestmark = pytest.mark.broker
 
 HASH_CHECK = dg.AssetCheckKey(dg.AssetKey("deployed_model"), "deployed_model_matches_registry_hash")
-# A job that runs the deployed model's checks alone, as "Execute checks" in the UI does.
-with_check_job = dg.Definitions.merge(
-    defs,
-    dg.Definitions(
-        jobs=[
-            dg.define_asset_job(
-                "check_deployed_model",
-                selection=dg.AssetSelection.checks_for_assets(dg.AssetKey("deployed_model")),
-            )
-        ]
-    ),
-)
+
+
+def _check_deployed_model() -> dg.JobDefinition:
+    """A job that runs the deployed model's checks alone, as "Execute checks" in the UI does."""
+    with_check_job = dg.Definitions.merge(
+        build_definitions(),
+        dg.Definitions(
+            jobs=[
+                dg.define_asset_job(
+                    "check_deployed_model",
+                    selection=dg.AssetSelection.checks_for_assets(dg.AssetKey("deployed_model")),
+                )
+            ]
+        ),
+    )
+    return with_check_job.resolve_job_def("check_deployed_model")
 
 
 def _evaluation(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
@@ -47,15 +50,15 @@ def test_the_deployed_model_hash_check_passes_then_fails_on_a_tampered_file(
     ingest(instance, broker_url, queues, readings=records, statuses=records[:600])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = ModelRegistry(env).entries()
+    [entry] = current_settings().registry().entries()
 
     deployed = _evaluation(materialize(instance, "deployed_model", deploy_config(entry.name)))
     assert deployed.passed
     assert deployed.metadata["observed_sha256"].value == entry.sha256
 
-    registry = ModelRegistry(env)
+    registry = current_settings().registry()
     replace_model_bytes(registry, entry, model_bytes(registry, entry) + b"tampered")
-    job = with_check_job.resolve_job_def("check_deployed_model")
+    job = _check_deployed_model()
     checked = _evaluation(job.execute_in_process(instance=instance, raise_on_error=False))
     assert not checked.passed
     assert "does not match its registered SHA-256" in checked.metadata["problem"].value

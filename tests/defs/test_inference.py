@@ -3,12 +3,18 @@ data by automation, and keeps every prediction once in the prediction log; on bo
 
 import dagster as dg
 import pytest
-from helpers.runs import deploy_config, ingest, materialize, metadata, run_job, train_config
+from helpers.runs import (
+    current_settings,
+    deploy_config,
+    ingest,
+    materialize,
+    metadata,
+    run_job,
+    train_config,
+)
 
-from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import simulate
 from mlops_demo.definitions import defs
-from mlops_demo.defs.resources import StoreResource
 
 pytestmark = pytest.mark.broker
 DEVICES_AT_RISK = dg.AssetKey("devices_at_risk")
@@ -41,7 +47,7 @@ def test_only_readings_without_a_status_are_scored_at_each_moment(
     tick = _tick(instance, None)
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    first = ModelRegistry(env).entries()[0]
+    first = current_settings().registry().entries()[0]
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # no model deployed yet
 
@@ -60,7 +66,7 @@ def test_only_readings_without_a_status_are_scored_at_each_moment(
     assert probabilities == sorted(probabilities, reverse=True)
     assert half["predictions_stored"] == half["num_scored"]
     assert _score(instance)["predictions_stored"] == 0  # a replay stores nothing twice
-    log = StoreResource().predictions().read_frame()
+    log = current_settings().predictions().read_frame()
     assert len(log) == half["num_scored"] and set(log["model"]) == {first.name}
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # nothing new since the deployment
@@ -82,7 +88,7 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     ingest(instance, broker_url, queues, readings=records[:600], statuses=records[:600])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = ModelRegistry(env).entries()
+    [entry] = current_settings().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
     ingest(instance, broker_url, queues, readings=records[600:])
     scored = _score(instance)
@@ -92,7 +98,7 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     assert scored["num_scored"] + scored["num_refused"] == 400
     assert {"is far outside the trained range" in reason for reason in refused.values()} <= {True}
     assert set(refused) <= set(range(601, 1001))
-    assert len(StoreResource().predictions().read_frame()) == scored["num_scored"]
+    assert len(current_settings().predictions().read_frame()) == scored["num_scored"]
 
 
 def _two_models(instance, env, broker_url, queues, records) -> tuple[str, str]:
@@ -102,7 +108,7 @@ def _two_models(instance, env, broker_url, queues, records) -> tuple[str, str]:
     materialize(instance, "production_model_candidates")
     run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
     materialize(instance, "production_model_candidates")
-    first, second = (entry.name for entry in ModelRegistry(env).entries())
+    first, second = (entry.name for entry in current_settings().registry().entries())
     return first, second
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers.runs import stored_udis
+from helpers.runs import current_settings, stored_udis
 
 from mlops_demo.core import broker
 from mlops_demo.core.cleaning import MAX_BODY_BYTES
@@ -27,12 +27,13 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
-from mlops_demo.core.settings import get_settings
+from mlops_demo.core.settings import DAGSTER_HOMES
 from mlops_demo.core.simulator import simulate
 from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES
 from mlops_demo.core.streams import READINGS, STATUSES
-from mlops_demo.defs.ingestion import readings_ingestion, statuses_ingestion
-from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+from mlops_demo.defs.ingestion import READINGS_NAMES, STATUSES_NAMES, stream_ingestion
+from mlops_demo.defs.resources import SettingsResource, resources_from_env
+from mlops_demo.devserver.dagster_dev import instance_kind
 
 pytestmark = pytest.mark.broker
 
@@ -42,9 +43,8 @@ def instance(backend_instance):
     return backend_instance
 
 
-READINGS_CHAIN = list(readings_ingestion.assets)
-STATUSES_CHAIN = list(statuses_ingestion.assets)
-RESOURCES = {"rabbitmq": RabbitMQResource(), "store": StoreResource()}
+READINGS_CHAIN = list(stream_ingestion(READINGS, READINGS_NAMES, SettingsResource()).assets)
+STATUSES_CHAIN = list(stream_ingestion(STATUSES, STATUSES_NAMES, SettingsResource()).assets)
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
@@ -66,18 +66,18 @@ def _counts(result: dg.ExecuteInProcessResult, raw: str, cleaned: str) -> dict:
     }
 
 
-def _publish(url: str, queue: str, messages: list[dict]) -> None:
-    broker.publish(url, queue, [json.dumps(m).encode() for m in messages])
+def _publish(url: str, queue: str, messages: list[dict], queue_type: str = "classic") -> None:
+    broker.publish(url, queue, [json.dumps(m).encode() for m in messages], queue_type=queue_type)
 
 
 @pytest.mark.parametrize("queue_type", ["classic", "quorum"])
 def test_both_streams_ingest_fully(env, instance, broker_url, queues, monkeypatch, queue_type):
-    monkeypatch.setenv("MLOPS_QUEUE_TYPE", queue_type)  # publisher, sensor and run alike
+    monkeypatch.setenv("MLOPS_QUEUE_TYPE", queue_type)  # for the run's resources
     records = simulate(1200)
-    _publish(broker_url, queues["readings"], [reading_of(x) for x in records])
-    _publish(broker_url, queues["statuses"], [status_of(x) for x in records[:700]])
-    readings = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
-    statuses = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    _publish(broker_url, queues["readings"], [reading_of(x) for x in records], queue_type)
+    _publish(broker_url, queues["statuses"], [status_of(x) for x in records[:700]], queue_type)
+    readings = dg.materialize(READINGS_CHAIN, instance=instance, resources=resources_from_env())
+    statuses = dg.materialize(STATUSES_CHAIN, instance=instance, resources=resources_from_env())
     assert _counts(readings, "sensor_readings", "cleaned_readings") == {
         "received": 1200,
         "stored": 1200,
@@ -87,9 +87,9 @@ def test_both_streams_ingest_fully(env, instance, broker_url, queues, monkeypatc
     }
     assert _metadata(readings, "historic_readings")["dagster/row_count"] == 1200
     assert _metadata(statuses, "cleaned_daily_statuses")["dagster/row_count"] == 700
-    frame = StoreResource().open(READINGS).read_frame(READING_FIELDS)
+    frame = current_settings().store(READINGS).read_frame(READING_FIELDS)
     assert frame.to_dict("records") == [reading_of(x) for x in records]
-    assert broker.queue_depth(broker_url, queues["readings"]) == 0
+    assert broker.queue_depth(broker_url, queues["readings"], queue_type) == 0
 
 
 BAD_BODIES = {
@@ -112,13 +112,13 @@ BAD_BODIES = {
 def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, broker_url, queues):
     good = [reading_of(x) for x in simulate(5)]
     _publish(broker_url, queues["readings"], good)
-    dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    dg.materialize(READINGS_CHAIN, instance=instance, resources=resources_from_env())
     broker.publish(broker_url, queues["readings"], list(BAD_BODIES.values()))
-    result = dg.materialize(READINGS_CHAIN, instance=instance, resources=RESOURCES)
+    result = dg.materialize(READINGS_CHAIN, instance=instance, resources=resources_from_env())
     assert result.success
     counts = _counts(result, "sensor_readings", "cleaned_readings")
     assert (counts["stored"], counts["quarantined"]) == (0, len(BAD_BODIES))
-    by_body = {e["body_sha256"]: e for e in StoreResource().open(READINGS).quarantined()}
+    by_body = {e["body_sha256"]: e for e in current_settings().store(READINGS).quarantined()}
     assert len(by_body) == len(BAD_BODIES)
     for kind, body in BAD_BODIES.items():
         entry = by_body[hashlib.sha256(body).hexdigest()]
@@ -135,9 +135,9 @@ def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, b
 def test_republished_messages_are_not_stored_twice(env, instance, broker_url, queues):
     messages = [status_of(x) for x in simulate(500)]
     _publish(broker_url, queues["statuses"], messages)
-    dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    dg.materialize(STATUSES_CHAIN, instance=instance, resources=resources_from_env())
     _publish(broker_url, queues["statuses"], messages)
-    result = dg.materialize(STATUSES_CHAIN, instance=instance, resources=RESOURCES)
+    result = dg.materialize(STATUSES_CHAIN, instance=instance, resources=resources_from_env())
     counts = _counts(result, "daily_machine_statuses", "cleaned_daily_statuses")
     assert (counts["stored"], counts["duplicates"], counts["total_rows"]) == (0, 500, 500)
 
@@ -146,7 +146,8 @@ def _job_process(env: Path, job: str, cwd: Path) -> subprocess.Popen:
     """A real `dagster job execute` run of the code location, in its own process."""
     environment = {**os.environ, "DAGSTER_HOME": str(cwd)}
     # The project's profile for the instance kind under test (SQLite or PostgreSQL).
-    shutil.copy(get_settings().dagster_home / "dagster.yaml", cwd / "dagster.yaml")
+    profile = DAGSTER_HOMES[instance_kind(os.environ)] / "dagster.yaml"
+    shutil.copy(profile, cwd / "dagster.yaml")
     return subprocess.Popen(
         [
             sys.executable,

@@ -9,14 +9,18 @@ import dagster as dg
 import pytest
 from helpers.faults import Planted
 from helpers.models import replace_model_bytes
-from helpers.runs import deploy_config, failure_message, ingest, materialize, run_job
+from helpers.runs import (
+    current_settings,
+    deploy_config,
+    failure_message,
+    ingest,
+    materialize,
+    run_job,
+)
 
-from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import simulate
-from mlops_demo.definitions import defs
+from mlops_demo.definitions import build_definitions
 from mlops_demo.defs.io_manager import SafeIOManager
-
-pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
@@ -33,12 +37,13 @@ READERS = {
 }
 
 
+@pytest.mark.broker
 def test_outputs_are_json_and_planted_pickles_are_refused_unread(env, instance, broker_url, queues):
     records = simulate(1000)
     ingest(instance, broker_url, queues, readings=records, statuses=records[:600])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = ModelRegistry(env).entries()
+    [entry] = current_settings().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
     storage = Path(instance.storage_directory())
     outputs = sorted(p.name for p in storage.iterdir() if p.is_file())
@@ -57,13 +62,17 @@ def test_outputs_are_json_and_planted_pickles_are_refused_unread(env, instance, 
             output.write_bytes(planted)
             # Where Dagster's default IO manager would look, too.
             output.with_name(output.name.split(".")[0]).write_bytes(planted)
-    replace_model_bytes(ModelRegistry(env), entry, planted)
+    replace_model_bytes(current_settings().registry(), entry, planted)
 
     for assets, upstreams in READERS.items():
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance,
-            asset_selection=[dg.AssetKey(asset) for asset in assets],
-            raise_on_error=False,
+        result = (
+            build_definitions()
+            .resolve_implicit_global_asset_job_def()
+            .execute_in_process(
+                instance=instance,
+                asset_selection=[dg.AssetKey(asset) for asset in assets],
+                raise_on_error=False,
+            )
         )
         [failure] = [event for event in result.all_events if event.is_step_failure]
         message = failure.step_failure_data.error.to_string()

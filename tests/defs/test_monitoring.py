@@ -6,14 +6,12 @@ import json
 import dagster as dg
 import pandas as pd
 import pytest
-from helpers.runs import deploy_config, ingest, materialize, metadata, run_job
+from helpers.runs import current_settings, deploy_config, ingest, materialize, metadata, run_job
 
 from mlops_demo.core.performance import confusion
 from mlops_demo.core.records import TARGET, TORQUE, UDI
-from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.simulator import iter_scenario, simulate
 from mlops_demo.definitions import defs
-from mlops_demo.defs.resources import StoreResource
 
 pytestmark = pytest.mark.broker
 PERFORMANCE = dg.AssetKey("deployed_model_performance")
@@ -46,7 +44,7 @@ def _performance(instance) -> tuple[dict, dg.AssetCheckEvaluation]:
 
 def _expected(records: list[dict], udis: range) -> dict:
     """The deployed model's confusion counts over `udis`, counted from the log and the truth."""
-    log = StoreResource().predictions().read_frame()
+    log = current_settings().predictions().read_frame()
     log = log[log[UDI].isin(udis)]
     truth = pd.DataFrame(records)[[UDI, TARGET]]
     joined = log.merge(truth, on=UDI)
@@ -63,7 +61,7 @@ def _sensor_tick(instance, cursor: str | None):
 def _deploy(instance, env) -> str:
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = ModelRegistry(env).entries()
+    [entry] = current_settings().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
     return entry.name
 

@@ -8,7 +8,7 @@ import pytest
 from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.definitions import defs
-from mlops_demo.defs.resources import RabbitMQResource, StoreResource
+from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
 
 SENSORS = {sensor.name: sensor for sensor in defs.sensors}
 min_number_of_readings_sensor = SENSORS["min_number_of_readings_sensor"]
@@ -24,12 +24,15 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _tick(sensor, instance, url: str, queues: dict[str, str]):
+def _tick(sensor, instance, url: str, queues: dict[str, str], queue_type: str = "classic"):
     resources = {
         "rabbitmq": RabbitMQResource(
-            url=url, readings_queue=queues["readings"], statuses_queue=queues["statuses"]
+            broker_url=url,
+            readings_queue=queues["readings"],
+            statuses_queue=queues["statuses"],
+            queue_type=queue_type,
         ),
-        "store": StoreResource(),
+        "settings": from_env(SettingsResource),
     }
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         return sensor(context)
@@ -134,7 +137,6 @@ def test_a_queue_of_the_other_type_is_a_skip_naming_the_setting(
     monkeypatch, data_dir, instance, broker_url, queues
 ):
     broker.publish(broker_url, queues["readings"], [b"{}"] * 500, queue_type="classic")
-    monkeypatch.setenv("MLOPS_QUEUE_TYPE", "quorum")
-    result = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    result = _tick(min_number_of_readings_sensor, instance, broker_url, queues, "quorum")
     assert isinstance(result, dg.SkipReason)
     assert "exists as a classic queue, but MLOPS_QUEUE_TYPE asks for quorum" in result.skip_message

@@ -17,7 +17,7 @@ import time
 import dagster as dg
 
 from mlops_demo.core.landing import LandingArea
-from mlops_demo.definitions import defs
+from mlops_demo.definitions import build_definitions
 
 _original_land, _original_remove = LandingArea.land, LandingArea.remove
 _calls = {"land": 0, "remove": 0}
@@ -52,7 +52,11 @@ if __name__ == "__main__":
     LandingArea.land, LandingArea.remove = _land_with_fault, _remove_batch
     # A shared instance when the test gives one (so runs see each other's outputs).
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = defs.resolve_job_def(job).execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
+    result = (
+        build_definitions()
+        .resolve_job_def(job)
+        .execute_in_process(
+            instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
     )
     sys.exit(0 if result.success else 1)

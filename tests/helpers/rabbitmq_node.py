@@ -9,8 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlops_demo.cli.dagster_dev import free_port
 from mlops_demo.core import broker
+from mlops_demo.devserver.processes import free_port
 
 START_SECONDS = 90
 

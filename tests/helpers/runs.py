@@ -6,23 +6,34 @@ import dagster as dg
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import UDI, reading_of, status_of
-from mlops_demo.definitions import defs
-from mlops_demo.defs.resources import StoreResource
+from mlops_demo.definitions import build_definitions
+from mlops_demo.defs.resources import SettingsResource, from_env
+
+
+def current_settings() -> SettingsResource:
+    """The settings as the test's environment sets them now (the fixtures change it)."""
+    return from_env(SettingsResource)
 
 
 def run_job(instance: dg.DagsterInstance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
-    return defs.resolve_job_def(job).execute_in_process(instance=instance, **kwargs)
+    """Run a job of the code location as the environment sets it now: `defs` was built when
+    the module was imported, before a fixture chose the test's data directory and queues."""
+    return build_definitions().resolve_job_def(job).execute_in_process(instance=instance, **kwargs)
 
 
 def materialize(
     instance: dg.DagsterInstance, asset: str, run_config: dict | None = None, raise_on_error=True
 ) -> dg.ExecuteInProcessResult:
     """Materialize one asset the way the UI does: the global asset job with a selection."""
-    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance,
-        asset_selection=[dg.AssetKey(asset)],
-        run_config=run_config or {},
-        raise_on_error=raise_on_error,
+    return (
+        build_definitions()
+        .resolve_implicit_global_asset_job_def()
+        .execute_in_process(
+            instance=instance,
+            asset_selection=[dg.AssetKey(asset)],
+            run_config=run_config or {},
+            raise_on_error=raise_on_error,
+        )
     )
 
 
@@ -67,8 +78,8 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 def stored_udis(stream) -> list[int]:
     """The UDIs in the configured store (JSONL or PostgreSQL), in storage order."""
-    return StoreResource().open(stream).read_frame((UDI,))[UDI].tolist()
+    return current_settings().store(stream).read_frame((UDI,))[UDI].tolist()
 
 
 def quarantined(stream) -> list[dict]:
-    return StoreResource().open(stream).quarantined()
+    return current_settings().store(stream).quarantined()

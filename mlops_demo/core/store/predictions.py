@@ -16,7 +16,7 @@ from psycopg2 import sql
 
 from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
 from mlops_demo.core.records import UDI
-from mlops_demo.core.settings import PREDICTIONS_FILE, Settings, is_postgres_url, redact_url
+from mlops_demo.core.settings import redact_url
 from mlops_demo.core.store.postgres import TablesOnce, connect
 from mlops_demo.core.store.protocol import canonical_line
 from mlops_demo.core.store.udi_index import line_udis
@@ -121,11 +121,3 @@ class PostgresPredictionLog:
             )
             rows = [json.loads(entry) for (entry,) in cursor]
         return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-
-
-def open_prediction_log(settings: Settings) -> PredictionLog:
-    url = settings.store_url
-    if url and is_postgres_url(url):
-        return PostgresPredictionLog(url, settings.store_schema)
-    folder = Path(url) if url else settings.data_dir
-    return JsonlPredictionLog(folder / PREDICTIONS_FILE)

@@ -1,26 +1,25 @@
 """Start, drive and stop a `dagster dev` of this project through its GraphQL API, as the UI does.
 
-`dagster dev` runs a webserver, a daemon and a code server. It is started in its own session with
-default signal handlers and stopped by signalling the whole process group, so nothing outlives it.
+Runs are launched with dagster-graphql's own client; the queries it has no method for (sensor
+state, metadata, check evaluations, run timelines) go through `graphql()`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from mlops_demo.core.settings import DEFAULT_DAGSTER_POSTGRES_URL, get_settings
+from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+from mlops_demo.core.settings import DAGSTER_HOMES, DEFAULT_DAGSTER_POSTGRES_URL, dagster_home
+from mlops_demo.devserver.processes import ProcessGroup, free_port
 
 # The code location's one name, whether started here, by `dagster dev`, `dg dev` or from
 # mlops_demo/: sensor toggles and run history carry across them.
@@ -29,90 +28,70 @@ WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 REPOSITORY = "__repository__"
 ASSET_JOB = "__ASSET_JOB"
 READY_TIMEOUT_SECONDS = 120.0
-_DAGSTER_PROGRAMS = ("dagster dev", "dagster_webserver", "dagster._daemon", "dagster-webserver")
 
 
 class DagsterDevError(RuntimeError):
     """`dagster dev` did not start, answer or do what was asked; the text says which."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def instance_kind(environ: Mapping[str, str]) -> str:
+    """sqlite or postgres: the Dagster instance MLOPS_DAGSTER_INSTANCE selects."""
+    return environ.get("MLOPS_DAGSTER_INSTANCE") or "sqlite"
 
 
-def _restore_default_signals() -> None:
-    # A non-interactive parent leaves SIGINT ignored; dagster dev must be able to hear it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def project_dagster_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The Dagster home of every route: an exported DAGSTER_HOME, else the project's own."""
+    environ = os.environ if environ is None else environ
+    return dagster_home(environ, instance_kind(environ))
 
 
-def running_dagster_processes(home: Path) -> list[int]:
-    """Pids of dagster dev, webserver or daemon processes using this Dagster home (Linux /proc)."""
-    home_text = str(home.resolve())
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if not any(program in cmdline for program in _DAGSTER_PROGRAMS):
-                continue
-            environ = (entry / "environ").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if home_text in cmdline or f"DAGSTER_HOME={home_text}" in environ:
-            found.append(int(entry.name))
-    return found
+def _launch_error(exc: DagsterGraphQLClientError) -> str:
+    kind, body = exc.args[0], getattr(exc, "body", None)
+    if isinstance(body, list):
+        return "; ".join(str(error.get("message", error)) for error in body)
+    return str(body or kind)
 
 
 class DagsterDev:
     def __init__(self, home: Path | None = None, port: int | None = None, log: Path | None = None):
-        self.home = (home or get_settings().dagster_home).resolve()
+        self.home = (home or project_dagster_home()).resolve()
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log or self.home / "dagster_dev.log"
-        self.process: subprocess.Popen | None = None
+        self.group: ProcessGroup | None = None
 
     # Lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        settings = get_settings()
+        kind = instance_kind(os.environ)
         if not (self.home / "dagster.yaml").exists():
-            profile = settings.dagster_home / "dagster.yaml"
-            shutil.copy(profile, self.home / "dagster.yaml")
+            shutil.copy(DAGSTER_HOMES[kind] / "dagster.yaml", self.home / "dagster.yaml")
         env = {**os.environ, "DAGSTER_HOME": str(self.home)}
-        if settings.dagster_instance == "postgres":
+        if kind == "postgres":
             env.setdefault("MLOPS_DAGSTER_POSTGRES_URL", DEFAULT_DAGSTER_POSTGRES_URL)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(WORKSPACE),
                    "-h", "127.0.0.1", "-p", str(self.port)]  # fmt: skip
-        log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps writing after we return)
         # The home folder as working directory: it holds no .env to override DAGSTER_HOME.
-        self.process = subprocess.Popen(
-            command,
-            cwd=self.home,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_restore_default_signals,
-        )
-        log.close()
+        self.group = ProcessGroup(command, cwd=self.home, env=env, log=self.log_path)
 
     @property
     def process_group(self) -> int:
-        assert self.process is not None
-        return self.process.pid  # start_new_session makes it the group leader
+        assert self.group is not None
+        return self.group.pid
+
+    def wait(self) -> int:
+        """Until dagster dev exits by itself; its exit code."""
+        assert self.group is not None
+        return self.group.process.wait()
 
     def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
+            if self.group is not None and self.group.exited():
                 raise DagsterDevError(
-                    f"dagster dev exited with code {self.process.returncode}; see {self.log_path}"
+                    f"dagster dev exited with code {self.group.process.returncode}; see "
+                    f"{self.log_path}"
                 )
             try:
                 data = self.graphql(
@@ -122,8 +101,7 @@ class DagsterDev:
             except DagsterDevError:
                 time.sleep(0.5)
                 continue
-            entries = data["workspaceOrError"].get("locationEntries", [])
-            for entry in entries:
+            for entry in data["workspaceOrError"].get("locationEntries", []):
                 if entry["loadStatus"] == "LOADED":
                     error = entry["locationOrLoadError"]
                     if error and error["__typename"] == "PythonError":
@@ -138,19 +116,8 @@ class DagsterDev:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the whole group, then SIGKILL whatever is left of it."""
-        if self.process is None:
-            return
-        group = self.process_group
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and group_alive(group):
-            time.sleep(0.2)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        self.process.wait()
+        if self.group is not None:
+            self.group.stop(timeout)
 
     # GraphQL -----------------------------------------------------------------------------
 
@@ -204,21 +171,17 @@ class DagsterDev:
         self, job: str, assets: list[str] | None = None, run_config: dict | None = None
     ) -> str:
         """Launch a job (or assets through the implicit asset job) and return the run id."""
-        selector: dict = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY,
-                          "jobName": job}  # fmt: skip
-        if assets:
-            selector["assetSelection"] = [{"path": [asset]} for asset in assets]
-        data = self.graphql(
-            "mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename "
-            "... on LaunchRunSuccess { run { runId } } ... on PythonError { message } "
-            "... on RunConfigValidationInvalid { errors { message } } "
-            "... on InvalidSubsetError { message } ... on Error { message } } }",
-            {"p": {"selector": selector, "runConfigData": run_config or {}}},
-        )["launchRun"]
-        if data["__typename"] != "LaunchRunSuccess":
-            details = data.get("message") or "; ".join(e["message"] for e in data.get("errors", []))
-            raise DagsterDevError(f"could not launch {job}: {details or data['__typename']}")
-        return data["run"]["runId"]
+        client = DagsterGraphQLClient("127.0.0.1", port_number=self.port, timeout=30)
+        try:
+            return client.submit_job_execution(
+                job,
+                repository_location_name=LOCATION,
+                repository_name=REPOSITORY,
+                run_config=run_config or {},
+                asset_selection=assets,
+            )
+        except DagsterGraphQLClientError as exc:
+            raise DagsterDevError(f"could not launch {job}: {_launch_error(exc)}") from None
 
     def run_status(self, run_id: str) -> dict:
         return self.graphql(
@@ -327,12 +290,3 @@ def _values(entries: list[dict]) -> Iterator[tuple[str, object]]:
             if field in entry:
                 yield entry["label"], entry[field]
                 break
-
-
-def group_alive(group: int) -> bool:
-    """Whether any process of the process group is still there."""
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True

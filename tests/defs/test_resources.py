@@ -1,0 +1,168 @@
+"""The resources built from the environment: defaults, overrides, clear errors, URLs bound as
+`dg.EnvVar`, per-run overrides, and the backend each store URL selects. No broker needed."""
+
+import dagster as dg
+import pytest
+from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+
+from mlops_demo.core.settings import REPO_ROOT, SettingsError
+from mlops_demo.core.store import JsonlBackend, PostgresBackend
+from mlops_demo.core.streams import READINGS
+from mlops_demo.defs.resources import (
+    SECRET_FIELDS,
+    RabbitMQResource,
+    SettingsResource,
+    from_env,
+    resources_from_env,
+    variable,
+)
+from mlops_demo.devserver.dagster_dev import LOCATION, REPOSITORY, WORKSPACE
+
+FIELDS = {**RabbitMQResource.model_fields, **SettingsResource.model_fields}
+
+
+def test_defaults_with_nothing_set():
+    settings, rabbitmq = from_env(SettingsResource, {}), from_env(RabbitMQResource, {})
+    assert rabbitmq.broker_url == "amqp://127.0.0.1:5672/%2F"
+    assert (rabbitmq.readings_queue, rabbitmq.statuses_queue) == ("readings", "daily_statuses")
+    assert rabbitmq.queue_type == "classic"
+    assert (settings.min_batch, settings.sensor_interval_seconds) == (500, 5)
+    assert settings.data_path == REPO_ROOT
+    assert settings.executor == "in_process"
+    assert settings.backend == JsonlBackend(REPO_ROOT, REPO_ROOT / "trained-models")
+
+
+def test_each_variable_sets_its_field(tmp_path):
+    environ = {
+        "MLOPS_MIN_BATCH": "20",
+        "MLOPS_READINGS_QUEUE": "r2",
+        "MLOPS_DATA_DIR": str(tmp_path),
+        "MLOPS_EXECUTOR": "multiprocess",
+        "MLOPS_MIN_F1": "0.45",
+        "MLOPS_STORE_URL": "postgresql://u:p@db/mlops",
+        "MLOPS_STORE_SCHEMA": "plant7",
+    }
+    settings = from_env(SettingsResource, environ)
+    assert (settings.min_batch, settings.min_f1, settings.executor) == (20, 0.45, "multiprocess")
+    assert settings.data_path == tmp_path.resolve()
+    assert settings.backend == PostgresBackend("postgresql://u:p@db/mlops", "plant7")
+    assert from_env(RabbitMQResource, environ).readings_queue == "r2"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MLOPS_MIN_BATCH", "lots", "MLOPS_MIN_BATCH input should be a valid integer"),
+        ("MLOPS_MIN_BATCH", "0", "MLOPS_MIN_BATCH input should be greater than or equal to 1"),
+        ("MLOPS_SENSOR_INTERVAL_SECONDS", "-3", "greater than or equal to 1, got '-3'"),
+        ("MLOPS_MIN_F1", "1.5", "MLOPS_MIN_F1 input should be less than or equal to 1"),
+        ("MLOPS_EXECUTOR", "threads", "MLOPS_EXECUTOR input should be 'in_process' or"),
+        ("MLOPS_QUEUE_TYPE", "stream", "MLOPS_QUEUE_TYPE input should be 'classic' or 'quorum'"),
+    ],
+)
+def test_bad_values_say_which_variable_and_why(name, value, message):
+    with pytest.raises(SettingsError, match=message):
+        from_env(
+            RabbitMQResource if name == "MLOPS_QUEUE_TYPE" else SettingsResource, {name: value}
+        )
+
+
+def test_a_mistyped_store_url_is_refused_not_made_a_folder(tmp_path):
+    settings = from_env(
+        SettingsResource,
+        {"MLOPS_DATA_DIR": str(tmp_path), "MLOPS_STORE_URL": "postgresql+psycopg2://a:pw@db/x"},
+    )
+    with pytest.raises(SettingsError, match="postgresql://USER:PASSWORD@HOST"):
+        settings.store(READINGS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_relative_folder_store_lies_in_the_data_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir("/")
+    settings = SettingsResource(data_dir=str(tmp_path), store_url="stores")
+    assert settings.store(READINGS).location.startswith(str(tmp_path / "stores"))
+    assert tmp_path / "stores" / "cleaned_readings.jsonl" in settings.written_paths()
+
+
+def test_urls_are_bound_as_env_vars_and_everything_else_as_values():
+    environ = {variable(field): "1" for field in SettingsResource.model_fields}
+    environ |= {
+        "MLOPS_BROKER_URL": "amqp://u:hunter2@host/%2F",
+        "MLOPS_STORE_URL": "postgresql://u:hunter2@db/x",
+        "MLOPS_EXECUTOR": "in_process",
+        "MLOPS_DATA_DIR": "/srv",
+        "MLOPS_STORE_SCHEMA": "s",
+    }
+    resources = resources_from_env(environ)
+    for resource in (resources["rabbitmq"], resources["settings"]):
+        for field in type(resource).model_fields:
+            value = getattr(resource, field)
+            if field in SECRET_FIELDS:
+                assert isinstance(value, dg.EnvVar) and value == variable(field)
+            else:
+                assert not isinstance(value, dg.EnvVar), field
+
+
+def test_every_setting_is_described_once_with_its_variable_in_the_readme():
+    readme = (REPO_ROOT / "README.md").read_text()
+    for field, info in FIELDS.items():
+        assert info.description, f"{field} has no description for the resource page"
+        assert f"`{variable(field)}`" in readme, f"{variable(field)} is not in the README"
+    assert set(RabbitMQResource.model_fields).isdisjoint(SettingsResource.model_fields)
+
+
+def test_a_run_can_change_a_setting_for_itself(tmp_path):
+    @dg.asset
+    def floor(settings: SettingsResource) -> float:
+        return settings.min_f1
+
+    resources = {"settings": SettingsResource(data_dir=str(tmp_path))}
+    changed = {"resources": {"settings": {"config": {"min_f1": 0.6}}}}
+    assert dg.materialize([floor], resources=resources).output_for_node("floor") == 0.3
+    result = dg.materialize([floor], resources=resources, run_config=changed)
+    assert result.output_for_node("floor") == 0.6
+    refused = {"resources": {"settings": {"config": {"min_f1": 6}}}}
+    assert not dg.materialize(
+        [floor], resources=resources, run_config=refused, raise_on_error=False
+    ).success
+
+
+RESOURCE_PAGE = """
+query($selector: ResourceSelector!) {
+  topLevelResourceDetailsOrError(resourceSelector: $selector) {
+    ... on ResourceDetails { configFields { name } configuredValues { key value type } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("resource", ["settings", "rabbitmq"])
+def test_the_resource_page_lists_every_setting_and_no_password(monkeypatch, resource):
+    """What the UI's resource page shows, read through the webserver's own GraphQL schema."""
+    monkeypatch.setenv("MLOPS_BROKER_URL", "amqp://u:hunter2@host/%2F")
+    monkeypatch.setenv("MLOPS_STORE_URL", "postgresql://u:hunter2@db/x")
+    monkeypatch.setenv("MLOPS_MIN_F1", "0.42")
+    with (
+        dg.instance_for_test() as instance,
+        define_out_of_process_context(str(WORKSPACE), None, instance) as context,
+    ):
+        selector = {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": REPOSITORY,
+            "resourceName": resource,
+        }
+        page = execute_dagster_graphql(context, RESOURCE_PAGE, {"selector": selector}).data
+    details = page["topLevelResourceDetailsOrError"]
+    cls = SettingsResource if resource == "settings" else RabbitMQResource
+    assert {field["name"] for field in details["configFields"]} == set(cls.model_fields)
+    shown = {value["key"]: value for value in details["configuredValues"]}
+    assert "hunter2" not in str(details)
+    if resource == "settings":
+        assert shown["min_f1"]["value"] == "0.42"
+        assert shown["store_url"] == {
+            "key": "store_url",
+            "value": "MLOPS_STORE_URL",
+            "type": "ENV_VAR",
+        }
+    else:
+        assert shown["broker_url"]["type"] == "ENV_VAR"
