@@ -43,6 +43,7 @@ def _build(data_dir: Path, rows: int) -> None:
 
 def _child(data_dir: Path) -> dict:
     os.environ["MLOPS_DATA_DIR"] = str(data_dir)
+    os.environ["MLOPS_REGISTRY_KEY_FILE"] = str(data_dir / "registry.key")  # never the project's
     run = run_job_timed("train_ml_model")
     [trained] = run.result.asset_materializations_for_node("trained_model")
     return {

@@ -64,6 +64,8 @@ def env(monkeypatch, tmp_path: Path, broker_url: str, queues: dict[str, str]) ->
     monkeypatch.setenv("MLOPS_READINGS_QUEUE", queues["readings"])
     monkeypatch.setenv("MLOPS_STATUSES_QUEUE", queues["statuses"])
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # never a person's own instance
+    # The registry's key: the test's own, never the project's Dagster home.
+    monkeypatch.setenv("MLOPS_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
     return data_dir
 
 

@@ -89,7 +89,10 @@ def test_the_runs_start_from_the_code_servers_image_with_what_they_need():
         == (compose["services"]["code-server"]["image"])
     )
     passed = set(launcher["config"]["env_vars"])
-    assert {"MLOPS_STORE_URL", "MLOPS_BROKER_URL", "MLOPS_DAGSTER_POSTGRES_URL"} <= passed
+    # Each run is a container of its own: the registry's key must reach it like the URLs.
+    needed = {"MLOPS_STORE_URL", "MLOPS_BROKER_URL", "MLOPS_DAGSTER_POSTGRES_URL"}
+    assert needed | {"MLOPS_REGISTRY_KEY"} <= passed
+    assert "MLOPS_REGISTRY_KEY" in compose["x-mlops-env"]
     assert launcher["config"]["network"] in compose["networks"]
     assert instance["run_monitoring"]["enabled"] is True
 

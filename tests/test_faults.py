@@ -262,6 +262,7 @@ register(current_settings().registry(), {"weights": list(range(100_000))})
 @pytest.mark.parametrize("storage", ["folder", "postgres"])
 def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path, monkeypatch, storage):
     monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MLOPS_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
     if storage == "postgres":
         schema = f"test_{uuid.uuid4().hex[:10]}"
         monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)

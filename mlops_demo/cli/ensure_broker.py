@@ -9,13 +9,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from urllib.parse import urlsplit
 
 import click
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.core.broker import BrokerUnavailable, channel
-from mlops_demo.core.settings import LOCAL_HOSTS, REPO_ROOT, redact_url
+from mlops_demo.core.settings import LOCAL_HOSTS, REPO_ROOT, redact_url, url_host
 from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 WAIT_SECONDS = 90.0
@@ -50,7 +49,7 @@ def ensure_broker(url: str) -> str:
     shown = redact_url(url)
     if broker_answers(url):
         return f"RabbitMQ answers at {shown}"
-    host = urlsplit(url).hostname or "localhost"
+    host = url_host(url) or "localhost"
     if host not in LOCAL_HOSTS:
         # A broker elsewhere is someone's to run: starting one here would not make it answer.
         raise BrokerUnavailable(

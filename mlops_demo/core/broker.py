@@ -15,6 +15,7 @@ from mlops_demo.core.settings import (
     SettingsError,
     check_credentials,
     checked_choice,
+    redact_error,
     redact_url,
 )
 
@@ -45,7 +46,13 @@ def channel(
         check_credentials(url)
     except SettingsError as exc:
         raise BrokerUnavailable(f"refusing to connect: {exc}") from None
-    params = pika.URLParameters(url)
+    try:
+        params = pika.URLParameters(url)
+    except (ValueError, TypeError) as exc:  # a port or a query option pika cannot read
+        raise BrokerUnavailable(
+            f"refusing to connect: MLOPS_BROKER_URL ({redact_url(url)}) cannot be read "
+            f"({redact_error(str(exc), url)})"
+        ) from None
     # Names the connection in `rabbitmqctl list_connections` and the management UI.
     params.client_properties = {"connection_name": f"mlops_demo pid {os.getpid()}"}
     params.socket_timeout = connect_timeout
@@ -54,7 +61,8 @@ def channel(
         connection = pika.BlockingConnection(params)
     except _BROKER_ERRORS as exc:
         raise BrokerUnavailable(
-            f"cannot reach the RabbitMQ broker at {redact_url(url)} ({_describe(exc)})"
+            f"cannot reach the RabbitMQ broker at {redact_url(url)} "
+            f"({redact_error(_describe(exc), url)})"
         ) from None
     try:
         yield connection.channel()

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# Store, registry and landing files: the owner writes, other users may only read.
+# Store, registry and landing files: the owner writes, other users may only read (a stricter
+# umask makes them stricter still; a looser one never makes them writable by others).
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 
@@ -61,6 +62,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         write_all(fd, data)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not stay full of our half-written file
+        raise
     finally:
         os.close(fd)
     os.replace(tmp, path)

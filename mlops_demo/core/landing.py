@@ -2,21 +2,31 @@
 
 A batch is written as `<name>.tmp`, fsync'd, then renamed to `<name>.batch`: a `.batch` file is
 always complete. Each line is one body in base64, so any bytes (even invalid UTF-8) survive
-until cleaning decides what to do with them.
+until cleaning decides what to do with them. A batch's name ends with its content's digest: a
+chunk the broker redelivers after a failed run lands once, not once per retry.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
+import re
+import socket
 import time
-import uuid
 from pathlib import Path
 
 from mlops_demo.core.durable import FILE_MODE, ensure_dir, fsync_dir, write_all
 
 BATCH_SUFFIX = ".batch"
 PARTIAL_SUFFIX = ".tmp"
+# <time in ns>-<host>-<pid>-<digest of the content>; anything else in the folder is not ours.
+_NAME = re.compile(r"^(\d{20})-(.+)-(\d+)-([0-9a-f]{16})$")
+# A partial written on another machine (a container sharing the volume, whose pids mean nothing
+# here) is abandoned once it is this old; writing one takes well under a second.
+ABANDONED_AFTER_SECONDS = 3600
+# This machine's name as a batch name holds it: letters, digits and dots.
+HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 
 
 class LandingArea:
@@ -24,12 +34,18 @@ class LandingArea:
         self.directory = directory
 
     def land(self, bodies: list[bytes]) -> Path:
-        """Write the bodies as one complete, durable batch and return its path."""
+        """Write the bodies as one complete, durable batch and return its path; a batch of the
+        same content already landed is returned as it is."""
         ensure_dir(self.directory)
-        # Time first, so sorted names replay batches in arrival order; the pid marks who writes it.
-        name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        partial = self.directory / (name + PARTIAL_SUFFIX)
         data = b"".join(base64.b64encode(body) + b"\n" for body in bodies)
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        for landed in self.batches():
+            if landed.stem.endswith(f"-{digest}"):
+                return landed
+        # Time first, so sorted names replay batches in arrival order; host and pid say who
+        # writes it.
+        name = f"{time.time_ns():020d}-{HOST}-{os.getpid()}-{digest}"
+        partial = self.directory / (name + PARTIAL_SUFFIX)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
             write_all(fd, data)
@@ -63,8 +79,15 @@ class LandingArea:
         if not self.directory.exists():
             return removed
         for partial in self.directory.glob("*" + PARTIAL_SUFFIX):
-            writer_pid = int(partial.name.split("-")[1])
-            if not _alive(writer_pid):
+            name = _NAME.match(partial.stem)
+            if name is None:  # a stray file (notes.tmp): not a batch, left alone
+                continue
+            started_ns, host, pid = int(name[1]), name[2], int(name[3])
+            if host == HOST:
+                abandoned = not _alive(pid)
+            else:
+                abandoned = time.time_ns() - started_ns > ABANDONED_AFTER_SECONDS * 10**9
+            if abandoned:
                 partial.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -3,28 +3,35 @@ with the PostgreSQL store, in the same database (`registry_storage.py`).
 
 Only a registered model whose bytes, read once, still hash to the recorded SHA-256 is ever
 unpickled: a pickle runs code when loaded, so a planted or altered file must be refused before
-joblib sees it. That holds for both storages.
+joblib sees it. The registry document (every entry with its hash, and the deployment history) is
+signed with an HMAC under a key kept outside the data directory and the store, so whoever can
+write trained-models/ or the registry's tables cannot rewrite an entry's hash to match a pickle
+of their own. That holds for both storages; `docs/reliability.md` has the threat model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
+import os
 import platform
+import secrets
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import joblib
 
+from mlops_demo.core.durable import ensure_dir
 from mlops_demo.core.model_card import model_card
 from mlops_demo.core.modelling import TrainingSummary
 from mlops_demo.core.registry_storage import RegistryStorage
 from mlops_demo.core.settings import MODELS_DIR
 
-REGISTRY_FORMAT = 3
+REGISTRY_FORMAT = 4
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "dagster")
 
 
@@ -107,10 +114,38 @@ def _deployed_stack(history: list[Deployment]) -> list[str]:
     return stack
 
 
+def load_or_create_key(path: Path) -> bytes:
+    """The registry's signing key from `path`, created on first use, readable by its owner only."""
+    ensure_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(secrets.token_hex(32) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise RegistryError(
+            f"the registry key {path} can be read by other users: chmod 600 it (whoever reads "
+            "it can sign a model of their own)"
+        )
+    key = path.read_text().strip()
+    if not key:
+        raise RegistryError(f"the registry key {path} is empty: remove it to have a new one made")
+    return key.encode()
+
+
+def _signature(key: bytes, models: list, deployments: list) -> str:
+    content = json.dumps({"models": models, "deployments": deployments}, sort_keys=True)
+    return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
+
+
 class ModelRegistry:
-    def __init__(self, storage: RegistryStorage):
-        """The registry in `storage`, which the backend chooses (`core.store.backend`)."""
+    def __init__(self, storage: RegistryStorage, key: bytes):
+        """The registry in `storage`, which the backend chooses (`core.store.backend`), signed
+        with `key`."""
         self.storage = storage
+        self._key = key
 
     # Reading -----------------------------------------------------------------------------
 
@@ -123,6 +158,7 @@ class ModelRegistry:
             found = document.get("format") if isinstance(document, dict) else None
             if found != REGISTRY_FORMAT:
                 raise ValueError(f"format {found}, expected {REGISTRY_FORMAT}")
+            signed = _signature(self._key, document["models"], document["deployments"])
             models = [ModelEntry.from_dict(entry) for entry in document["models"]]
             history = [Deployment(**deployment) for deployment in document["deployments"]]
         except (ValueError, KeyError, TypeError) as exc:
@@ -131,6 +167,13 @@ class ModelRegistry:
                 "by another version or damaged. Move it aside to start a new registry; the model "
                 "files stay."
             ) from None
+        if not hmac.compare_digest(signed, str(document.get("signature"))):
+            raise RegistryError(
+                f"{self.storage.where} is not signed with this deployment's registry key: it was "
+                "changed outside mlops_demo, or written under another key (MLOPS_REGISTRY_KEY or "
+                "MLOPS_REGISTRY_KEY_FILE), so no model in it is loaded. Restore it, or move it "
+                "aside to start a new registry."
+            )
         return models, history
 
     def entries(self) -> list[ModelEntry]:
@@ -169,10 +212,13 @@ class ModelRegistry:
         return statuses
 
     def _write(self, models: list[ModelEntry], history: list[Deployment]) -> None:
+        entries = [asdict(entry) for entry in models]
+        deployments = [asdict(deployment) for deployment in history]
         document = {
             "format": REGISTRY_FORMAT,
-            "models": [asdict(entry) for entry in models],
-            "deployments": [asdict(deployment) for deployment in history],
+            "models": entries,
+            "deployments": deployments,
+            "signature": _signature(self._key, entries, deployments),
         }
         self.storage.write_document(json.dumps(document, indent=2).encode() + b"\n")
 
@@ -204,6 +250,8 @@ class ModelRegistry:
         """Apply a trained model's gate: it becomes a candidate or is rejected; returns which."""
         with self.storage.locked():
             models, history = self._read()
+            if name not in {entry.name for entry in models}:
+                raise RegistryError(f"{name!r} is not a registered model. {self._choices(models)}")
             models = [replace(e, decided=True) if e.name == name else e for e in models]
             self._write(models, history)
         return self.statuses()[name]
@@ -272,9 +320,16 @@ class ModelRegistry:
         """The entry of a registered model whose file matches its SHA-256, without unpickling it."""
         return self._verified_bytes(requested)[1]
 
-    def load(self, requested: str) -> tuple[object, ModelEntry]:
-        """Unpickle a registered model from bytes read once and checked against its SHA-256."""
+    def load(self, requested: str, expected_sha256: str | None = None) -> tuple[object, ModelEntry]:
+        """Unpickle a registered model from bytes read once and checked against its SHA-256 (and
+        against `expected_sha256`, the hash recorded when it was deployed, when given)."""
         data, entry = self._verified_bytes(requested)
+        if expected_sha256 is not None and entry.sha256 != expected_sha256:
+            raise RegistryError(
+                f"{entry.name} now has the SHA-256 {entry.sha256[:12]}…, not the "
+                f"{expected_sha256[:12]}… it had when it was deployed, so it is not loaded: "
+                "deploy it again if the change is yours."
+            )
         try:
             return joblib.load(io.BytesIO(data)), entry
         except (AttributeError, ImportError, ValueError) as exc:

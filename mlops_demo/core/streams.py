@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlops_demo.core.cleaning import validate_reading, validate_status
+from mlops_demo.core.cleaning import Cleaned, clean_reading, clean_status
 from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
 from mlops_demo.core.settings import (
     READINGS_QUARANTINE_FILE,
@@ -19,7 +19,7 @@ from mlops_demo.core.settings import (
 class Stream:
     name: str
     fields: tuple[str, ...]
-    validate: Callable[[dict], dict]
+    clean: Callable[[bytes], Cleaned]
     store_file: str
     quarantine_file: str
     # The RabbitMQResource field that names this stream's queue.
@@ -29,7 +29,7 @@ class Stream:
 READINGS = Stream(
     name="readings",
     fields=READING_FIELDS,
-    validate=validate_reading,
+    clean=clean_reading,
     store_file=READINGS_STORE_FILE,
     quarantine_file=READINGS_QUARANTINE_FILE,
     queue_setting="readings_queue",
@@ -37,7 +37,7 @@ READINGS = Stream(
 STATUSES = Stream(
     name="daily_statuses",
     fields=STATUS_FIELDS,
-    validate=validate_status,
+    clean=clean_status,
     store_file=STATUSES_STORE_FILE,
     quarantine_file=STATUSES_QUARANTINE_FILE,
     queue_setting="statuses_queue",

@@ -48,7 +48,10 @@ def production_model_candidates(
     Lists every model with its status; paste the recommended `model_name` into deploy_model's
     Launchpad config."""
     registry = settings.registry()
-    status = registry.decide(trained_model.name)
+    try:
+        status = registry.decide(trained_model.name)
+    except RegistryError as exc:  # the registry was reset or moved since training
+        raise dg.Failure(description=f"the newest model cannot be decided on: {exc}") from None
     rows = candidate_rows(registry, test_data)
     recommended = recommend(rows)
     return dg.MaterializeResult(

@@ -90,7 +90,8 @@ def devices_at_risk(
     which machines are predicted to fail. Readings outside what the model was trained on are
     refused, with the reason; every prediction is appended to the prediction log."""
     try:
-        model, entry = settings.registry().load(deployed_model.name)
+        # The hash recorded at deployment too: a file or entry changed since is never run.
+        model, entry = settings.registry().load(deployed_model.name, deployed_model.sha256)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
     to_score, refused, statuses = _unknown_and_refused(entry, settings)

@@ -34,7 +34,7 @@ def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
         before_ack: list[IngestCounts] = []
 
         def land(bodies: list[bytes]) -> None:
-            before_ack.append(target.land_chunk(landing, bodies, stream.validate))
+            before_ack.append(target.land_chunk(landing, bodies, stream.clean))
 
         try:
             received = rabbitmq.drain(stream, land)
@@ -93,7 +93,7 @@ def _clean_asset(
         target = settings.store(stream)
         try:
             counts = _stored_by_the_drain(context, upstream.key) + target.ingest(
-                settings.landing(stream), stream.validate
+                settings.landing(stream), stream.clean
             )
         except OSError as exc:
             raise dg.Failure(

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.registry import ModelRegistry
+from mlops_demo.core.registry import ModelRegistry, load_or_create_key
 from mlops_demo.core.settings import (
     DEFAULT_BROKER_URL,
     DEFAULT_STORE_SCHEMA,
@@ -29,6 +29,7 @@ from mlops_demo.core.settings import (
     MODELS_DIR,
     REPO_ROOT,
     SettingsError,
+    dagster_home,
     resolve_data_dir,
 )
 from mlops_demo.core.store import Backend, Store, backend_for
@@ -37,7 +38,8 @@ from mlops_demo.core.streams import Stream
 from mlops_demo.defs.io_manager import SafeIOManager
 
 # Fields whose value may hold a password: bound as dg.EnvVar, never shown as a value.
-SECRET_FIELDS = frozenset({"broker_url", "store_url"})
+SECRET_FIELDS = frozenset({"broker_url", "store_url", "registry_key"})
+REGISTRY_KEY_FILE = "mlops_registry.key"
 
 
 class RabbitMQResource(dg.ConfigurableResource):
@@ -88,6 +90,16 @@ class SettingsResource(dg.ConfigurableResource):
     )
     store_schema: str = Field(
         default=DEFAULT_STORE_SCHEMA, description="the PostgreSQL store's schema"
+    )
+    registry_key: str = Field(
+        default="",
+        description="the key that signs the model registry; set it (from a secret) when runs "
+        "start on machines that share no Dagster home. Empty: the key file below",
+    )
+    registry_key_file: str = Field(
+        default="",
+        description="the file holding the registry's key, created on first use with mode "
+        f"0600; empty: {REGISTRY_KEY_FILE} in the Dagster home",
     )
     executor: Literal["in_process", "multiprocess"] = Field(
         default="in_process",
@@ -163,7 +175,11 @@ class SettingsResource(dg.ConfigurableResource):
         return self.backend.predictions()
 
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(self.backend.registry_storage())
+        if self.registry_key:
+            key = self.registry_key.encode()
+        else:
+            key = load_or_create_key(Path(self.registry_key_file).expanduser())
+        return ModelRegistry(self.backend.registry_storage(), key)
 
     def landing(self, stream: Stream) -> LandingArea:
         """This machine's landing area for the stream, always on local disk."""
@@ -208,6 +224,10 @@ def from_env(
     and import-time choices."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
+    if cls is SettingsResource:
+        # The key file lives in the Dagster home every route uses, never in the data directory.
+        home = dagster_home(environ, environ.get("MLOPS_DAGSTER_INSTANCE") or "sqlite")
+        values["registry_key_file"] = str(home / REGISTRY_KEY_FILE)
     for field in cls.model_fields:
         raw = environ.get(variable(field))
         if raw:

@@ -137,3 +137,19 @@ def test_a_queue_of_the_other_type_is_refused_naming_the_setting_and_the_fix(
 def test_an_unknown_queue_type_is_a_settings_error(broker_url, queues, monkeypatch):
     with pytest.raises(broker.SettingsError, match="MLOPS_QUEUE_TYPE must be one of classic"):
         broker.queue_depth(broker_url, queues["readings"], "stream")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["amqp://guest:guest@127.0.0.1:notaport/%2F", "amqp://guest:guest@127.0.0.1/%2F?heartbeat=x"],
+)
+def test_a_broker_url_pika_cannot_read_is_a_clear_refusal_not_a_crash(url):
+    with pytest.raises(broker.BrokerUnavailable, match="cannot be read") as refused:
+        broker.queue_depth(url, "never_declared")
+    assert "guest:guest" not in str(refused.value)
+
+
+def test_a_password_holding_an_unencoded_at_is_refused_before_any_lookup():
+    with pytest.raises(broker.BrokerUnavailable, match="percent-encode it") as refused:
+        broker.queue_depth("amqp://u:hunter2@Secret/x@127.0.0.1:5672/%2F", "never_declared")
+    assert "hunter2" not in str(refused.value) and "Secret" not in str(refused.value)

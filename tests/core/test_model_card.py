@@ -1,6 +1,6 @@
 """The model card written beside each model, and the confusion-matrix table. No broker."""
 
-from helpers.models import register
+from helpers.models import TEST_KEY, register
 
 from mlops_demo.core.model_card import confusion_markdown, model_card
 from mlops_demo.core.registry import ModelRegistry
@@ -19,7 +19,7 @@ def test_the_confusion_matrix_reads_as_truth_by_prediction():
 
 def test_the_card_carries_the_entry_and_is_stored_beside_the_model(tmp_path):
     storage = FolderRegistryStorage(tmp_path)
-    entry = register(ModelRegistry(storage), {"weights": [1]}, f1=0.625)
+    entry = register(ModelRegistry(storage, TEST_KEY), {"weights": [1]}, f1=0.625)
     card = model_card(entry)
     assert card.startswith(f"# {entry.name}\n")
     assert f"SHA-256 `{entry.sha256}`" in card

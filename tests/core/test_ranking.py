@@ -1,6 +1,6 @@
 """The candidates table and the recommendation, on a real folder registry. No broker."""
 
-from helpers.models import register, replace_model_bytes
+from helpers.models import TEST_KEY, register, replace_model_bytes
 from helpers.threshold import TorqueAbove, labelled_window
 
 from mlops_demo.core.ranking import candidate_rows, recommend
@@ -9,7 +9,7 @@ from mlops_demo.core.registry_storage import FolderRegistryStorage
 
 
 def _registry(tmp_path) -> ModelRegistry:
-    return ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"))
+    return ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"), TEST_KEY)
 
 
 def test_every_model_is_listed_oldest_first_with_its_status_and_newest_test_f1(tmp_path):

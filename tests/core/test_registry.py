@@ -1,15 +1,18 @@
 """The model registry, in a folder and in PostgreSQL: atomic saves, model cards, the lifecycle,
 and loading only what hashes to its entry."""
 
+import hashlib
+import json
 import pickle
+import stat
 import uuid
 
 import pytest
 from helpers.faults import Planted
-from helpers.models import gate, model_bytes, register, replace_model_bytes, summary
+from helpers.models import TEST_KEY, gate, model_bytes, register, replace_model_bytes, summary
 from helpers.postgres import POSTGRES_URL, run_sql
 
-from mlops_demo.core.registry import ModelRegistry, RegistryError
+from mlops_demo.core.registry import ModelRegistry, RegistryError, load_or_create_key
 from mlops_demo.core.registry_storage import FolderRegistryStorage, PostgresRegistryStorage
 
 
@@ -19,18 +22,18 @@ def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, pa
 
 @pytest.fixture
 def folder_registry(tmp_path):
-    return ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"))
+    return ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"), TEST_KEY)
 
 
 @pytest.fixture(params=["folder", "postgres"])
 def open_registry(request, tmp_path):
     """Opens the registry in trained-models/, or in a PostgreSQL schema of the test's own."""
     if request.param == "folder":
-        yield lambda: ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"))
+        yield lambda: ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"), TEST_KEY)
         return
     request.getfixturevalue("postgres_available")
     schema = f"test_{uuid.uuid4().hex[:10]}"
-    yield lambda: ModelRegistry(PostgresRegistryStorage(POSTGRES_URL, schema))
+    yield lambda: ModelRegistry(PostgresRegistryStorage(POSTGRES_URL, schema), TEST_KEY)
     run_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
@@ -170,3 +173,68 @@ def test_deploying_a_tampered_model_is_refused_and_not_recorded(registry):
     with pytest.raises(RegistryError, match="does not match its registered SHA-256"):
         registry.deploy(entry.name)
     assert registry.history() == [] and registry.champion() is None
+
+
+def test_deciding_on_a_model_the_registry_does_not_hold_names_the_valid_ones(registry):
+    kept = _register(registry)
+    with pytest.raises(RegistryError, match=r"is not a registered model\. Valid candidates: "):
+        registry.decide("trained-models/model-gone.pickle")
+    assert registry.statuses() == {kept.name: "candidate"}
+
+
+def _rewrite_entry_hash(registry: ModelRegistry, entry, sha256: str) -> None:
+    """Rewrite the entry's hash in the stored document, as whoever can write the registry's
+    folder or tables could, without the key."""
+    document = json.loads(registry.storage.read_document())
+    for model in document["models"]:
+        if model["name"] == entry.name:
+            model["sha256"] = sha256
+    registry.storage.write_document(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize("tampered", ["the pickle", "the entry", "both"])
+def test_tampering_with_the_pickle_the_entry_or_both_is_refused_before_unpickling(
+    registry, open_registry, tmp_path, tampered
+):
+    entry = _register(registry)
+    marker = tmp_path / "ran"
+    planted = pickle.dumps(Planted(str(marker)))
+    if tampered in ("the pickle", "both"):
+        replace_model_bytes(registry, entry, planted)
+    if tampered in ("the entry", "both"):
+        _rewrite_entry_hash(registry, entry, hashlib.sha256(planted).hexdigest())
+    expected = (
+        "SHA-256" if tampered == "the pickle" else "not signed with this deployment's registry key"
+    )
+    for attempt in (
+        lambda: open_registry().load(entry.name),
+        lambda: open_registry().deploy(entry.name, force=True),
+        lambda: open_registry().verify(entry.name),
+    ):
+        with pytest.raises(RegistryError, match=expected):
+            attempt()
+    assert not marker.exists(), "the planted pickle ran"
+
+
+def test_a_registry_written_under_another_key_is_refused(registry, open_registry):
+    entry = _register(registry)
+    other = ModelRegistry(open_registry().storage, b"someone else's key")
+    with pytest.raises(RegistryError, match="not signed with this deployment's registry key"):
+        other.load(entry.name)
+
+
+def test_scoring_refuses_a_model_whose_hash_changed_since_it_was_deployed(registry):
+    entry = _register(registry)
+    registry.load(entry.name, entry.sha256)
+    with pytest.raises(RegistryError, match=r"not the .* it had when it was deployed"):
+        registry.load(entry.name, "0" * 64)
+
+
+def test_the_key_file_is_made_once_for_its_owner_only(tmp_path):
+    path = tmp_path / "home" / "mlops_registry.key"
+    key = load_or_create_key(path)
+    assert len(key) == 64 and load_or_create_key(path) == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    with pytest.raises(RegistryError, match="can be read by other users: chmod 600"):
+        load_or_create_key(path)

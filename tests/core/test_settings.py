@@ -9,10 +9,13 @@ from mlops_demo.core.settings import (
     DAGSTER_HOMES,
     REPO_ROOT,
     SettingsError,
+    check_url,
     dagster_home,
+    redact_error,
     redact_url,
     resolve_data_dir,
     store_folder,
+    url_host,
 )
 
 
@@ -109,3 +112,49 @@ def test_no_password_survives_redaction_in_any_url_form(scheme, user, password, 
 )
 def test_a_url_without_a_password_is_left_as_it_is(url):
     assert redact_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("u:hunter2@db:5432/plant", "u:***@db:5432/plant"),
+        ("postgresql://u@db/x?sslpassword=hunter2&sslmode=require", "sslpassword=***&sslmode"),
+        ("host=db password=hunter2 user=x", "host=db password=*** user=x"),
+    ],
+)
+def test_scheme_less_urls_ssl_passwords_and_keyword_dsns_are_redacted(url, shown):
+    assert "hunter2" not in redact_url(url) and shown in redact_url(url)
+
+
+TRICKY = "amqp://u:hunter2@Secret/x@broker.plant7:5672/%2F"
+
+
+def test_the_host_is_read_after_the_last_at_so_no_password_piece_is_a_host():
+    assert url_host(TRICKY) == "broker.plant7"
+    assert url_host("amqp://[::1]:5672/%2F") == "::1"
+    assert url_host("postgresql://alice:pw@db:5432/prod") == "db"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [TRICKY, "postgresql://alice:s3?cr#t@pa%ss@db:5432/prod", "amqp://u:a%zz@host/%2F"],
+)
+def test_a_password_with_an_unencoded_reserved_character_is_refused_without_showing_it(url):
+    with pytest.raises(SettingsError, match="percent-encode it") as refused:
+        check_url(url, "MLOPS_BROKER_URL")
+    message = str(refused.value)
+    assert "hunter2" not in message and "cr#t" not in message and "a%zz" not in message
+
+
+def test_an_encoded_password_and_a_url_without_one_pass():
+    check_url("amqp://u:hunt%40er%2F2@host:5672/%2F", "MLOPS_BROKER_URL")
+    check_url("postgresql://postgres@127.0.0.1:5432/postgres", "MLOPS_STORE_URL")
+
+
+def test_library_errors_lose_the_password_they_quote():
+    url = "postgresql://alice:s3?cr#t@pa%ss@db:5432/prod"
+    error = 'invalid dsn: invalid percent-encoded token: "s3?cr#t@pa%ss"'
+    assert "cr#t" not in redact_error(error, url) and "***" in redact_error(error, url)
+    assert redact_error("port 'x' is not a number", "amqp://u:pw@h:x/") == (
+        "port 'x' is not a number"
+    )

@@ -11,7 +11,7 @@ from helpers.faults import RUNNER
 from helpers.postgres import POSTGRES_URL
 
 from mlops_demo.core import broker, modelling
-from mlops_demo.core.cleaning import validate_reading, validate_status
+from mlops_demo.core.cleaning import clean_reading, clean_status
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import (
     READING_FIELDS,
@@ -49,7 +49,7 @@ def test_batches_are_stored_once_with_duplicates_and_conflicts_told_apart(pg, tm
     changed = {**readings[0], TORQUE: 99.0}
     landing.land([*_bodies(readings[:400]), b"{oops"])
     landing.land([*_bodies(readings[300:]), json.dumps(changed).encode(), b"{oops"])
-    counts = store.ingest(landing, validate_reading)
+    counts = store.ingest(landing, clean_reading)
     assert (counts.received, counts.stored, counts.duplicates, counts.quarantined) == (
         703,
         600,
@@ -68,9 +68,9 @@ def test_replaying_a_committed_batch_stores_nothing_twice(pg, tmp_path):
     store, landing = pg["readings"], LandingArea(tmp_path / "landing")
     batch = landing.land([*_bodies([reading_of(x) for x in simulate(50)]), b"bad"])
     kept = batch.read_bytes()
-    store.ingest(landing, validate_reading)
+    store.ingest(landing, clean_reading)
     batch.write_bytes(kept)  # as if the run died after the commit, before the unlink
-    counts = store.ingest(landing, validate_reading)
+    counts = store.ingest(landing, clean_reading)
     assert (counts.stored, counts.quarantined, counts.duplicates) == (0, 0, 51)
     assert store.row_count() == 50 and len(store.quarantined()) == 1
 
@@ -86,8 +86,8 @@ def test_both_stores_give_the_same_frames_and_the_same_model(pg, tmp_path):
         "postgres": (pg["readings"], pg["statuses"]),
     }.items():
         for store, messages, validate in (
-            (readings, [reading_of(x) for x in records], validate_reading),
-            (statuses, [status_of(x) for x in records[:1000]], validate_status),
+            (readings, [reading_of(x) for x in records], clean_reading),
+            (statuses, [status_of(x) for x in records[:1000]], clean_status),
         ):
             landing = LandingArea(tmp_path / kind / "landing")
             landing.land(_bodies(messages))
@@ -156,8 +156,24 @@ def test_a_number_written_40_40_0_or_4e1_is_the_same_reading(kind, pg, tmp_path)
         for n in ("40", "40.0", "4e1", "40.00")
     ]
     landing.land([s.encode() for s in spellings])
-    counts = store.ingest(landing, validate_reading)
+    counts = store.ingest(landing, clean_reading)
     assert (counts.stored, counts.duplicates, counts.quarantined) == (1, 3, 0)
     changed = json.dumps(reading).replace('"Torque [Nm]": 40', '"Torque [Nm]": 40.5')
     landing.land([changed.encode()])
-    assert store.ingest(landing, validate_reading).quarantined == 1  # a real change conflicts
+    assert store.ingest(landing, clean_reading).quarantined == 1  # a real change conflicts
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://alice:s3?cr#t@pa%ss@127.0.0.1:5432/postgres",
+        "postgresql://alice:hunter2@127.0.0.1:notaport/postgres",
+        "postgresql://alice:hunter2@127.0.0.1:5432/postgres?sslmode=nonsense",
+    ],
+)
+def test_an_unusable_store_url_is_one_error_without_the_password(url):
+    store = PostgresStore(url, "never_created", "r", "q")
+    with pytest.raises(StoreUnavailable) as refused:
+        store.row_count()
+    message = str(refused.value)
+    assert "hunter2" not in message and "cr#t" not in message and "pa%ss" not in message

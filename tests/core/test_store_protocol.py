@@ -8,7 +8,7 @@ import pytest
 from helpers.postgres import POSTGRES_URL
 from psycopg2 import sql
 
-from mlops_demo.core.cleaning import validate_reading, validate_status
+from mlops_demo.core.cleaning import clean_reading, clean_status
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, UDI, reading_of, status_of
 from mlops_demo.core.store.jsonl import JsonlStore
@@ -34,7 +34,7 @@ def test_range_reads_select_by_udi_and_keep_the_newest_in_udi_order(
     # Out of order on arrival: 501-1000 first, then 1-500.
     for part in (sample_records[500:1000], sample_records[:500]):
         landing.land([json.dumps(reading_of(r)).encode() for r in part])
-    store.ingest(landing, validate_reading)
+    store.ingest(landing, clean_reading)
 
     def udis(**bounds) -> list[int]:
         frame = store.read_range(READING_FIELDS, **bounds)
@@ -57,7 +57,7 @@ def test_udis_and_reads_by_udi_parse_only_the_records_asked_for(store, tmp_path,
     landing = LandingArea(tmp_path / "landing")
     for part in (sample_records[300:600], sample_records[:300]):
         landing.land([json.dumps(reading_of(r)).encode() for r in part])
-    store.ingest(landing, validate_reading)
+    store.ingest(landing, clean_reading)
     assert list(store.udis()) == list(range(1, 601))
     frame = store.read_udis(READING_FIELDS, [599, 5, 1000, 300])
     assert frame[UDI].tolist() == [5, 300, 599]  # in UDI order; 1000 is not stored
@@ -67,7 +67,7 @@ def test_udis_and_reads_by_udi_parse_only_the_records_asked_for(store, tmp_path,
 def test_missing_values_are_counted_per_field(store, tmp_path, sample_records):
     landing = LandingArea(tmp_path / "landing")
     landing.land([json.dumps(reading_of(r)).encode() for r in sample_records[:10]])
-    store.ingest(landing, validate_reading)
+    store.ingest(landing, clean_reading)
     counted = store.count_missing(READING_FIELDS)
     assert (counted.rows, counted.checked) == (10, 10)
     assert counted.missing == dict.fromkeys(READING_FIELDS, 0)
@@ -111,18 +111,16 @@ def test_the_readings_without_a_status_are_those_whose_udi_the_statuses_lack(
     statuses = _statuses_beside(store, tmp_path)
     assert store.udis_not_in(statuses).tolist() == []
     readings = [sample_records[i] for i in (7, 0, 4, 1, 2)]
-    _stored(
-        store, tmp_path, [json.dumps(reading_of(r)).encode() for r in readings], validate_reading
-    )
+    _stored(store, tmp_path, [json.dumps(reading_of(r)).encode() for r in readings], clean_reading)
     reading_udis = sorted(r[UDI] for r in readings)
     assert store.udis_not_in(statuses).tolist() == reading_udis
     # Two of the readings get their status, and one machine reports without a reading.
     labelled = [readings[1], readings[2], sample_records[5]]
     status_bodies = [json.dumps(status_of(r)).encode() for r in labelled]
-    _stored(statuses, tmp_path, status_bodies, validate_status)
+    _stored(statuses, tmp_path, status_bodies, clean_status)
     waiting = sorted(set(reading_udis) - {r[UDI] for r in labelled})
     assert store.udis_not_in(statuses).tolist() == waiting
     # Statuses on the other backend are compared by their UDIs.
     elsewhere = JsonlStore(tmp_path / "elsewhere.jsonl", tmp_path / "quarantine-elsewhere.jsonl")
-    _stored(elsewhere, tmp_path, status_bodies, validate_status)
+    _stored(elsewhere, tmp_path, status_bodies, clean_status)
     assert store.udis_not_in(elsewhere).tolist() == waiting

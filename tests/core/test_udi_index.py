@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlops_demo.core.cleaning import validate_reading
+from mlops_demo.core.cleaning import clean_reading
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
 from mlops_demo.core.store import udi_index
@@ -23,7 +23,7 @@ def store(tmp_path: Path) -> JsonlStore:
 def _ingest(store: JsonlStore, records: list[dict], tmp_path: Path) -> None:
     landing = LandingArea(tmp_path / "landing")
     landing.land([json.dumps(reading_of(r)).encode() for r in records])
-    store.ingest(landing, validate_reading)
+    store.ingest(landing, clean_reading)
 
 
 def _written(store: JsonlStore) -> np.ndarray:

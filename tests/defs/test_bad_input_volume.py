@@ -49,11 +49,14 @@ valid_readings = st.fixed_dictionaries(
 )
 NUMBERS = (AIR_TEMPERATURE, PROCESS_TEMPERATURE, ROTATIONAL_SPEED, TORQUE, TOOL_WEAR)
 DAMAGES = {
-    "missing": lambda r, f: ({k: v for k, v in r.items() if k != f}, f"missing fields: {f}"),
-    "unexpected": lambda r, f: ({**r, "Colour": "red"}, "unexpected fields: Colour"),
-    "not a number": lambda r, f: ({**r, f: "high"}, f'{f} must be a number, got "high"'),
+    "missing": lambda r, f: (
+        {k: v for k, v in r.items() if k != f},
+        f"Object missing required field `{f}`",
+    ),
+    "unexpected": lambda r, f: ({**r, "Colour": "red"}, "Object contains unknown field `Colour`"),
+    "not a number": lambda r, f: ({**r, f: "high"}, f"Expected `float`, got `str` - at `$.{f}`"),
     "negative": lambda r, f: ({**r, f: -5}, None),
-    "unknown type": lambda r, f: ({**r, TYPE: "X"}, 'unknown Type "X"'),
+    "unknown type": lambda r, f: ({**r, TYPE: "X"}, "Invalid enum value 'X' - at `$.Type`"),
 }
 
 
@@ -62,10 +65,38 @@ def _damage(reading: dict, kind: str, field: str) -> tuple[dict, str]:
         field = field if kind == "missing" else NUMBERS[READING_FIELDS.index(field) % len(NUMBERS)]
     damaged, reason = DAMAGES[kind](reading, field)
     if kind == "negative":
-        temperature = field in (AIR_TEMPERATURE, PROCESS_TEMPERATURE)
-        reason = "is outside the physical range" if temperature else f"{field} cannot be negative"
+        low = "250.0" if field in (AIR_TEMPERATURE, PROCESS_TEMPERATURE) else "0.0"
+        reason = f"Expected `float` >= {low} - at `$.{field}`"
     return damaged, reason
 
+
+def _spelled(field: str, raw: str) -> bytes:
+    """A valid reading with one field's value spelled exactly as `raw`."""
+    reading = {**SEED, field: "__here__"}
+    return json.dumps(reading).replace('"__here__"', raw).encode()
+
+
+SEED = {
+    UDI: 1,
+    PRODUCT_ID: "L1",
+    TYPE: "L",
+    AIR_TEMPERATURE: 300.0,
+    PROCESS_TEMPERATURE: 310.0,
+    ROTATIONAL_SPEED: 1500,
+    TORQUE: 40.0,
+    TOOL_WEAR: 10,
+}
+# Bodies that once stopped a stream for good: each now has its reason like any other.
+HOSTILE = [
+    (_spelled(PRODUCT_ID, "[" * 1000 + "]" * 1000), "rejected", "Expected `str`, got `array`"),
+    (_spelled(UDI, "9" * 5000), "rejected", "Integer value out of range - at `$.UDI`"),
+    (_spelled(TORQUE, "1" + "0" * 400), "rejected", "Number out of range - at `$.Torque [Nm]`"),
+    (_spelled(PRODUCT_ID, '"\\ud800"'), "rejected", "body is not valid JSON"),
+    (_spelled(PRODUCT_ID, '"L\\u0000"'), "rejected", "Product ID must be printable"),
+    (_spelled(UDI, str(2**63)), "rejected", "Expected `int` <= 9223372036854775807"),
+    (_spelled(UDI, "100000000000000000000"), "rejected", "Expected `int` <= 9223372036854775807"),
+    (_spelled(TORQUE, "1e39"), "rejected", "Expected `float` <= 1000.0 - at `$.Torque [Nm]`"),
+]
 
 labelled_bodies = st.one_of(
     valid_readings.map(lambda r: (json.dumps(r).encode(), "valid", r)),
@@ -76,8 +107,9 @@ labelled_bodies = st.one_of(
         [
             (b"{not json", "rejected", "body is not valid JSON"),
             (b"\xff\xfe", "rejected", "body is not valid UTF-8"),
-            (b"[1, 2]", "rejected", "body is a JSON list, not an object"),
-            (b"NaN", "rejected", "body holds NaN, which is not a finite number"),
+            (b"[1, 2]", "rejected", "Expected `object`, got `array`"),
+            (b"NaN", "rejected", "body is not valid JSON"),
+            *HOSTILE,
         ]
     ),
 )

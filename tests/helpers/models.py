@@ -3,6 +3,9 @@
 from mlops_demo.core.modelling import TrainingSummary
 from mlops_demo.core.registry import GateResult, ModelEntry, ModelRegistry
 
+# A registry key for tests that open a registry directly (the resource's comes from the env).
+TEST_KEY = b"a key of the tests' own"
+
 
 def summary(f1: float = 0.5) -> TrainingSummary:
     return TrainingSummary(

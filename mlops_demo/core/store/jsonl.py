@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops_demo.core.cleaning import clean
 from mlops_demo.core.durable import (
     append_durably,
     complete_lines,
@@ -28,13 +27,11 @@ from mlops_demo.core.durable import (
     write_atomically,
 )
 from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import UDI
 from mlops_demo.core.store.protocol import (
+    Clean,
     IngestCounts,
     MissingValues,
     Store,
-    Validate,
-    canonical_line,
     conflict_reason,
     count_missing_in,
     difference_of_udis,
@@ -224,15 +221,13 @@ class JsonlStore:
             return []
         return [json.loads(line) for line in data.splitlines()]
 
-    def land_chunk(
-        self, landing: LandingArea, bodies: list[bytes], validate: Validate
-    ) -> IngestCounts:
+    def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
         # Stored before the ack, as with PostgreSQL: the broker sends the next chunk meanwhile,
         # where cleaning after the drain was a second pass over every message.
         landing.land(bodies)
-        return self.ingest(landing, validate)
+        return self.ingest(landing, clean)
 
-    def ingest(self, landing: LandingArea, validate: Validate) -> IngestCounts:
+    def ingest(self, landing: LandingArea, clean: Clean) -> IngestCounts:
         """Clean every landed batch into the store, then delete the batch.
 
         Safe to repeat after a crash at any point: a batch is deleted only once its records and
@@ -247,7 +242,7 @@ class JsonlStore:
             self._held = None  # until this ingestion has finished writing
             counts = IngestCounts()
             for batch in batches:
-                counts += self._ingest_batch(index, landing.read(batch), validate)
+                counts += self._ingest_batch(index, landing.read(batch), clean)
                 landing.remove(batch)
             index.sizes = self._sizes()
             self._held = index
@@ -267,26 +262,26 @@ class JsonlStore:
         self.index.bring_up_to_date()
         return _Index(_complete_lines_from(self.path), self.digests.load())
 
-    def _ingest_batch(self, index: _Index, bodies: list[bytes], validate: Validate) -> IngestCounts:
+    def _ingest_batch(self, index: _Index, bodies: list[bytes], clean: Clean) -> IngestCounts:
         good: list[bytes] = []
         udis: list[int] = []
         bad: list[bytes] = []
         digests: list[str] = []
         duplicates = 0
         for body in bodies:
-            outcome = clean(body, validate)
-            if outcome.record is not None:
-                line = canonical_line(outcome.record)
-                known = index.lines.get(outcome.record[UDI])
+            outcome = clean(body)
+            if outcome.line is not None:
+                udi, line = outcome.udi, outcome.line
+                known = index.lines.get(udi)
                 if known is None:
-                    index.lines[outcome.record[UDI]] = hash(line)
+                    index.lines[udi] = hash(line)
                     good.append(line)
-                    udis.append(outcome.record[UDI])
+                    udis.append(udi)
                     continue
                 if known == hash(line):
                     duplicates += 1
                     continue
-                reason = conflict_reason(outcome.record[UDI])
+                reason = conflict_reason(udi)
             else:
                 reason = outcome.reason
             digest = hashlib.sha256(body).hexdigest()

@@ -21,17 +21,14 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
-from mlops_demo.core.cleaning import clean
 from mlops_demo.core.durable import locked
 from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import UDI
-from mlops_demo.core.settings import redact_url
+from mlops_demo.core.settings import SettingsError, check_url, redact_error, redact_url
 from mlops_demo.core.store.protocol import (
+    Clean,
     IngestCounts,
     MissingValues,
     Store,
-    Validate,
-    canonical_line,
     conflict_reason,
     difference_of_udis,
     quarantine_entry,
@@ -44,14 +41,19 @@ class StoreUnavailable(RuntimeError):
 
 @contextmanager
 def connect(url: str) -> Iterator[psycopg2.extensions.connection]:
-    """A connection, closed afterwards; an unreachable server is one StoreUnavailable."""
+    """A connection, closed afterwards; an unreachable server or an unusable URL is one
+    StoreUnavailable, whose text never holds the password."""
+    try:
+        check_url(url, "MLOPS_STORE_URL")
+    except SettingsError as exc:
+        raise StoreUnavailable(str(exc)) from None
     try:
         # Named, so an operator (or a fault test) can tell this process's sessions apart.
         connection = psycopg2.connect(
             url, connect_timeout=10, application_name=f"mlops_demo pid {os.getpid()}"
         )
-    except psycopg2.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0]
+    except psycopg2.Error as exc:  # unreachable, refused, or a URL libpq cannot read
+        reason = redact_error(str(exc).strip().splitlines()[0], url)
         raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(url)} ({reason})") from None
     try:
         yield connection
@@ -213,15 +215,13 @@ class PostgresStore:
             cursor.execute(sql.SQL("SELECT entry FROM {quarantine}").format(**self._names()))
             return [json.loads(entry) for (entry,) in cursor]
 
-    def land_chunk(
-        self, landing: LandingArea, bodies: list[bytes], validate: Validate
-    ) -> IngestCounts:
+    def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
         # Each consumer's landing batch is on its own disk, and that machine may be lost for good
         # after the ack: commit to the shared database first.
         landing.land(bodies)
-        return self.ingest(landing, validate)
+        return self.ingest(landing, clean)
 
-    def ingest(self, landing: LandingArea, validate: Validate) -> IngestCounts:
+    def ingest(self, landing: LandingArea, clean: Clean) -> IngestCounts:
         """Clean every landed batch into the tables, one transaction per batch, then delete it."""
         self.create()
         counts = IngestCounts()
@@ -229,22 +229,22 @@ class PostgresStore:
         with locked(landing.directory), connect(self.url) as connection:
             landing.remove_abandoned_partials()
             for batch in landing.batches():
-                counts += self._ingest_batch(connection, landing.read(batch), validate)
+                counts += self._ingest_batch(connection, landing.read(batch), clean)
                 connection.commit()
                 landing.remove(batch)
         return replace(counts, total_rows=self.row_count())
 
-    def _ingest_batch(self, connection, bodies: list[bytes], validate: Validate) -> IngestCounts:
+    def _ingest_batch(self, connection, bodies: list[bytes], clean: Clean) -> IngestCounts:
         lines: dict[int, str] = {}
         first_bodies: dict[int, bytes] = {}
         rejected: list[tuple[bytes, str]] = []
         duplicates = 0
         for body in bodies:
-            outcome = clean(body, validate)
-            if outcome.record is None:
+            outcome = clean(body)
+            if outcome.line is None:
                 rejected.append((body, outcome.reason))
                 continue
-            udi, line = outcome.record[UDI], canonical_line(outcome.record).decode()
+            udi, line = outcome.udi, outcome.line.decode()
             if udi not in lines:
                 lines[udi], first_bodies[udi] = line, body
             elif lines[udi] == line:

@@ -18,9 +18,11 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from mlops_demo.core.cleaning import Cleaned
 from mlops_demo.core.landing import LandingArea
 
-Validate = Callable[[dict], dict]
+# A stream's cleaning: a body becomes its stored line or a reason (`core/cleaning.py`).
+Clean = Callable[[bytes], Cleaned]
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,10 @@ class Store(Protocol):
     def location(self) -> str:
         """Where the store is, fit for metadata: a path, or a URL without its password."""
 
-    def land_chunk(
-        self, landing: LandingArea, bodies: list[bytes], validate: Validate
-    ) -> IngestCounts:
+    def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
         """Make a drained chunk durable before its ack; returns what it stored already."""
 
-    def ingest(self, landing: LandingArea, validate: Validate) -> IngestCounts:
+    def ingest(self, landing: LandingArea, clean: Clean) -> IngestCounts:
         """Clean every landed batch into the store, then delete the batch; safe to repeat."""
 
     def row_count(self) -> int: ...

@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 import pytest
-from helpers.models import register
+from helpers.models import TEST_KEY, register
 from helpers.threshold import TorqueAbove, labelled_window
 
 from mlops_demo.core.lifecycle import gate, held_out_window
@@ -15,7 +15,7 @@ PERFECT, NEVER = TorqueAbove(50.0), TorqueAbove(1000.0)
 
 @pytest.fixture
 def champion_entry(tmp_path):
-    registry = ModelRegistry(FolderRegistryStorage(tmp_path))
+    registry = ModelRegistry(FolderRegistryStorage(tmp_path), TEST_KEY)
     return replace(register(registry), trained_through_udi=100)
 
 
