@@ -90,7 +90,10 @@ def _raw_child(url: str, queue: str, out: Path) -> dict:
 
 def _job_child(url: str, queue: str, data_dir: Path) -> dict:
     os.environ.update(
-        MLOPS_BROKER_URL=url, MLOPS_READINGS_QUEUE=queue, MLOPS_DATA_DIR=str(data_dir)
+        MLOPS_BROKER_URL=url,
+        MLOPS_READINGS_QUEUE=queue,
+        MLOPS_DATA_DIR=str(data_dir),
+        MLOPS_REGISTRY_KEY_FILE=str(data_dir / "registry.key"),
     )
     run = run_job_timed("get_all_readings_job")
     [drained] = [

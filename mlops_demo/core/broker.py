@@ -21,8 +21,11 @@ from mlops_demo.core.settings import (
 
 DEFAULT_CHUNK_SIZE = 5000
 PREFETCH_CHUNKS = 2
-# How long a drain waits for one more message before it calls the queue empty.
+# How long a drain waits for one more message before it asks the broker whether the queue is
+# empty; and how long it goes on waiting while the broker says messages are ready but sends
+# none (a broker paging a deep queue in from disk pauses for seconds).
 IDLE_SECONDS = 1.0
+STALL_SECONDS = 30.0
 
 
 class BrokerUnavailable(RuntimeError):
@@ -198,6 +201,13 @@ def _commit(ch, pending: int, returned: list[bytes], queue: str) -> int:
     return pending
 
 
+def drained(ready: int, idle_seconds: float) -> bool:
+    """Whether a drain that has received nothing for `idle_seconds` is done: the broker holds no
+    ready message, or it has held some without sending them for STALL_SECONDS (the next run
+    takes them)."""
+    return ready == 0 or idle_seconds >= STALL_SECONDS
+
+
 def drain(
     url: str,
     queue: str,
@@ -223,17 +233,24 @@ def drain(
         ch.basic_qos(prefetch_count=min(PREFETCH_CHUNKS * chunk_size, limit))
         bodies: list[bytes] = []
         last_tag = None
+        idle = 0.0
         for method, _properties, body in ch.consume(queue, inactivity_timeout=IDLE_SECONDS):
             if method is not None:
                 bodies.append(body)
                 last_tag = method.delivery_tag
+                idle = 0.0
             full = len(bodies) >= chunk_size or handled + len(bodies) >= limit
             if bodies and (full or method is None):
                 handle_chunk(bodies)
                 ch.basic_ack(delivery_tag=last_tag, multiple=True)
                 handled += len(bodies)
                 bodies = []
-            if handled >= limit or (method is None and not bodies):
+            if handled >= limit:
                 break
+            if method is None:
+                idle += IDLE_SECONDS
+                ready = ch.queue_declare(queue, passive=True).method.message_count
+                if drained(ready, idle):
+                    break
         ch.cancel()
     return handled

@@ -153,3 +153,10 @@ def test_a_password_holding_an_unencoded_at_is_refused_before_any_lookup():
     with pytest.raises(broker.BrokerUnavailable, match="percent-encode it") as refused:
         broker.queue_depth("amqp://u:hunter2@Secret/x@127.0.0.1:5672/%2F", "never_declared")
     assert "hunter2" not in str(refused.value) and "Secret" not in str(refused.value)
+
+
+def test_an_idle_second_ends_a_drain_only_when_the_broker_holds_nothing_ready():
+    assert broker.drained(ready=0, idle_seconds=broker.IDLE_SECONDS)
+    assert not broker.drained(ready=990_000, idle_seconds=broker.IDLE_SECONDS)
+    assert not broker.drained(ready=1, idle_seconds=broker.STALL_SECONDS - 1)
+    assert broker.drained(ready=1, idle_seconds=broker.STALL_SECONDS)

@@ -140,3 +140,16 @@ def test_a_queue_of_the_other_type_is_a_skip_naming_the_setting(
     result = _tick(min_number_of_readings_sensor, instance, broker_url, queues, "quorum")
     assert isinstance(result, dg.SkipReason)
     assert "exists as a classic queue, but MLOPS_QUEUE_TYPE asks for quorum" in result.skip_message
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["amqp://guest:guest@127.0.0.1:notaport/%2F", "amqp://guest:guest@127.0.0.1/%2F?heartbeat=x"],
+)
+def test_a_broker_url_pika_cannot_read_is_a_skip_reason_not_a_crashed_tick(
+    data_dir, instance, queues, url
+):
+    result = _tick(min_number_of_readings_sensor, instance, url, queues)
+    assert isinstance(result, dg.SkipReason)
+    assert "MLOPS_BROKER_URL" in result.skip_message and "cannot be read" in result.skip_message
+    assert "guest:guest" not in result.skip_message
