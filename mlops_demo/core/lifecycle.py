@@ -46,7 +46,8 @@ def gate(
         )  # fmt: skip
     champion_model, champion_entry = champion
     champion_f1 = evaluate(champion_model, window)[0]["f1"]
-    passed = f1 - champion_f1 >= margin
+    # A tie is never a win: an equal model is no reason to replace the champion.
+    passed = f1 > champion_f1 and f1 - champion_f1 >= margin
     comparison = "beats" if passed else "does not beat"
     return GateResult(
         **span, f1=f1, champion=champion_entry.name, champion_f1=champion_f1, passed=passed,

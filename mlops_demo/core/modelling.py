@@ -47,13 +47,24 @@ class InsufficientData(ValueError):
     """Too little labelled data to train on; the text says how much there is and what is needed."""
 
 
+# The AI4I 2020 process's documented overstrain limit: tool wear x torque, in min Nm, per product
+# type (Matzka 2020, the data set's description; docs/simulator.md).
+OVERSTRAIN_LIMIT_MIN_NM = {"L": 11_000.0, "M": 12_000.0, "H": 13_000.0}
+
+
 def physics_features(readings: pd.DataFrame) -> pd.DataFrame:
-    """The raw measurements plus the quantities the failure modes are defined on."""
+    """The model's inputs: the quantities the failure modes are defined on, and nothing that
+    wanders. The air and process temperatures follow the weather (a slow random walk), so their
+    level is left out; only their difference acts on the machine."""
     speed_rad_s = readings[ROTATIONAL_SPEED].astype(float) * 2 * math.pi / 60
-    features = readings[list(FEATURE_COLUMNS[1:])].astype(float)
+    strain = readings[TOOL_WEAR].astype(float) * readings[TORQUE].astype(float)
+    features = readings[[ROTATIONAL_SPEED, TORQUE, TOOL_WEAR]].astype(float)
     features["temperature_difference_k"] = readings[PROCESS_TEMPERATURE] - readings[AIR_TEMPERATURE]
     features["mechanical_power_w"] = readings[TORQUE] * speed_rad_s
-    features["tool_wear_torque_min_nm"] = readings[TOOL_WEAR] * readings[TORQUE]
+    features["tool_wear_torque_min_nm"] = strain
+    features["overstrain_margin_min_nm"] = (
+        readings[TYPE].map(OVERSTRAIN_LIMIT_MIN_NM).astype(float) - strain
+    )
     features["product_type_code"] = readings[TYPE].map(_TYPE_CODES).astype(float)
     return features
 
@@ -157,18 +168,18 @@ def train(
 
 
 def input_signature(frame: pd.DataFrame) -> dict[str, dict]:
-    """Each feature's kind and the values seen: a number's range, a category's set."""
-    signature = {}
-    for column in FEATURE_COLUMNS:
-        values = frame[column]
-        if column == TYPE:
-            signature[column] = {"kind": "category", "values": sorted(values.unique().tolist())}
-        else:
-            signature[column] = {
-                "kind": "number",
-                "min": float(values.min()),
-                "max": float(values.max()),
-            }
+    """What the model was trained on, input by input: the product types seen, and each numeric
+    input's range (the derived ones included, the temperatures' level not: the model does not
+    use it)."""
+    features = physics_features(frame).drop(columns=["product_type_code"])
+    signature = {TYPE: {"kind": "category", "values": sorted(frame[TYPE].unique().tolist())}}
+    for column in features.columns:
+        values = features[column]
+        signature[column] = {
+            "kind": "number",
+            "min": float(values.min()),
+            "max": float(values.max()),
+        }
     return signature
 
 
@@ -182,14 +193,21 @@ def outside_signature(readings: pd.DataFrame, signature: dict[str, dict]) -> pd.
     slowly, so a little past the edge is still the model's ground; far past it, the model only
     extrapolates). Raises SignatureMismatch when a column is missing or not of its kind, since
     then no reading can be scored."""
-    missing = [column for column in signature if column not in readings.columns]
+    missing = [column for column in FEATURE_COLUMNS if column not in readings.columns]
     if missing:
         raise SignatureMismatch(f"the readings lack the model's columns: {', '.join(missing)}")
     reasons = pd.Series("", index=readings.index)
     if readings.empty:  # no values, so no kind to check (an empty column reads as object)
         return reasons
+    for column in FEATURE_COLUMNS:
+        if column != TYPE and not pd.api.types.is_numeric_dtype(readings[column]):
+            raise SignatureMismatch(f"{column} holds {readings[column].dtype} values, not numbers")
+    # Raw columns and the model's derived inputs side by side: a model registered before the
+    # temperatures' level was left out has signed the raw columns.
+    derived = physics_features(readings)
+    inputs = pd.concat([readings, derived.drop(columns=readings.columns, errors="ignore")], axis=1)
     for column, spec in signature.items():
-        values = readings[column]
+        values = inputs[column]
         if spec["kind"] == "category":
             outside = ~values.isin(spec["values"])
             allowed = ", ".join(spec["values"])

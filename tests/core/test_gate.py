@@ -55,3 +55,10 @@ def test_the_window_holds_only_readings_the_champion_did_not_train_on(champion_e
     window = held_out_window(test_data, champion_entry)
     assert window["UDI"].min() == 101 and len(window) == 150
     assert held_out_window(test_data, None) is test_data
+
+
+def test_a_tie_is_never_a_win(champion_entry):
+    window = labelled_window()
+    tie = gate(PERFECT, window, (TorqueAbove(50.0), champion_entry), margin=0.0)
+    assert not tie.passed and (tie.f1, tie.champion_f1) == (1.0, 1.0)
+    assert "does not beat the champion's 1.0000" in tie.reason

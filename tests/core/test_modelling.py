@@ -115,22 +115,29 @@ def test_scores_come_riskiest_first(machines):
     assert scored["at_risk"].dtype == bool
 
 
-def test_the_signature_records_what_training_saw_and_refuses_the_rest(machines):
+def test_the_signature_records_the_models_own_inputs_and_refuses_only_outside_them(machines):
     signature = modelling.train(*modelling.split_by_udi(machines, 0.7)).summary.signature
+    assert AIR_TEMPERATURE not in signature and PROCESS_TEMPERATURE not in signature
+    assert {"temperature_difference_k", "mechanical_power_w", "overstrain_margin_min_nm"} <= set(
+        signature
+    )
     torque = signature["Torque [Nm]"]
     assert torque["kind"] == "number" and torque["min"] < torque["max"]
     assert signature["Type"] == {"kind": "category", "values": ["H", "L", "M"]}
-    readings = machines[list(READING_FIELDS)].head(3).copy()
+    readings = machines[list(READING_FIELDS)].head(4).copy()
+    # A heat wave moves both temperatures: their difference, which the model uses, stays.
+    readings.loc[0, [AIR_TEMPERATURE, PROCESS_TEMPERATURE]] += 20.0
     span = torque["max"] - torque["min"]
-    readings.loc[0, "Torque [Nm]"] = torque["max"] + span  # at the edge of what is accepted
-    readings.loc[1, "Torque [Nm]"] = torque["max"] + span + 0.1
+    readings.loc[1, TORQUE] = torque["max"] + span + 0.1
     readings.loc[2, "Type"] = "X"
+    readings.loc[3, PROCESS_TEMPERATURE] = readings.loc[3, AIR_TEMPERATURE] + 40.0
     reasons = modelling.outside_signature(readings, signature).tolist()
     assert reasons[0] == ""
     assert (
         reasons[1].startswith("Torque [Nm] ") and "is far outside the trained range" in reasons[1]
     )
     assert reasons[2] == "Type X is not one of the trained (H, L, M)"
+    assert reasons[3].startswith("temperature_difference_k 40")
     with pytest.raises(modelling.SignatureMismatch, match="lack the model's columns: Torque"):
         modelling.outside_signature(readings.drop(columns=["Torque [Nm]"]), signature)
     readings["Tool wear [min]"] = "worn"
@@ -138,6 +145,16 @@ def test_the_signature_records_what_training_saw_and_refuses_the_rest(machines):
         modelling.SignatureMismatch, match=r"Tool wear \[min\] holds \w+ values, not numbers"
     ):
         modelling.outside_signature(readings, signature)
+
+
+def test_a_signature_of_raw_columns_still_refuses_as_it_did():
+    """Models registered before the temperatures' level left the inputs signed raw columns."""
+    raw = {AIR_TEMPERATURE: {"kind": "number", "min": 299.0, "max": 301.0}}
+    readings = pd.DataFrame([reading_of(r) for r in simulate(2)])
+    readings.loc[0, AIR_TEMPERATURE] = 300.0
+    readings.loc[1, AIR_TEMPERATURE] = 310.0
+    reasons = modelling.outside_signature(readings, raw).tolist()
+    assert reasons[0] == "" and reasons[1].startswith(f"{AIR_TEMPERATURE} 310.0 is far outside")
 
 
 @pytest.mark.realdata
