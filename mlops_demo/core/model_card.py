@@ -33,9 +33,12 @@ Readings joined with their daily statuses on UDI, split in time order:
 Training took {entry.training_seconds} s.
 
 ## Features
-Raw reading columns in: {", ".join(entry.features)}.
-Derived inside the pipeline: process minus air temperature, mechanical power (torque × speed in
-rad/s), tool wear × torque, and the product type.
+Reading columns in: {", ".join(entry.features)}.
+The model's inputs, derived inside the pipeline: speed, torque, tool wear, process minus air
+temperature, mechanical power (torque × speed in rad/s), tool wear × torque and its margin to the
+type's documented overstrain limit, and the product type. The temperatures' level is not an
+input: it wanders with the weather. Checked against their trained ranges before scoring (a
+reading far outside is refused): {", ".join(entry.signature)}.
 
 ## Test scores (failure class)
 | metric | value |
