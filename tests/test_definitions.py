@@ -147,7 +147,8 @@ def test_asset_check_names():
     }
     devices_at_risk = defs.resolve_assets_def("devices_at_risk")
     assert {key.name for key in devices_at_risk.check_keys} == {
-        "devices_at_risk_scored_only_unknown_readings"
+        "devices_at_risk_scored_only_unknown_readings",
+        "devices_at_risk_refused_share_below_limit",
     }
     performance = defs.resolve_assets_def("deployed_model_performance")
     assert {key.name for key in performance.check_keys} == {

@@ -190,7 +190,14 @@ class Walkthrough:
             for k in ("precision", "recall", "f1", "roc_auc")
             if k in model["metadata"]
         }
-        self.say("  trained_model: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        self.say("  trained_model, on the newest 30 %: "
+                 + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))  # fmt: skip
+        meta = model["metadata"]
+        if "forward_chained_f1" in meta:
+            self.say(f"  forward-chained: F1 {meta['forward_chained_f1']:.3f} (95 % interval "
+                     f"{meta['forward_chained_f1_interval']}), the documented rules "
+                     f"{meta['rules_f1']:.3f} on the same rows; expected calibration error "
+                     f"{meta['expected_calibration_error']:.4f}")  # fmt: skip
         candidates = self._wait(
             "production_model_candidates to be materialized by the automation sensor",
             lambda: self._newest("production_model_candidates", after=run["endTime"] - 1),
@@ -232,6 +239,11 @@ class Walkthrough:
                  f"{meta['num_scored']} scored, {meta['num_refused']} refused (outside what the "
                  f"model was trained on); {meta['num_at_risk']} at risk")  # fmt: skip
         self.say(f"  UDIs at risk: {meta['devices_at_risk']}")
+        for row in meta["riskiest"]:
+            if row["at_risk"]:
+                self.say(f"    UDI {row['UDI']} ({row['product_id']}), probability "
+                         f"{row['failure_probability']:.2f}: {row['failure_mode']}, "
+                         f"{row['margin']} -> {row['action']}")  # fmt: skip
         return meta
 
     def retrain_through_the_gate(self) -> dict:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mlops_demo.core.records import TARGET, UDI
+from mlops_demo.core.evaluation import mode_agreement, recall_by_failure_type
+from mlops_demo.core.records import FAILURE_TYPE, NO_FAILURE, TARGET, UDI
 from mlops_demo.core.store.predictions import MODEL
 
 
@@ -66,14 +67,19 @@ class ModelPerformance:
     cumulative: Confusion
     last_batch: Confusion
     last_batch_predicted_at: str | None
+    # Per failure type among the labelled failures: how many, how many were flagged.
+    by_failure_type: dict[str, dict[str, int]]
+    # Of the caught failures the readings can explain, how often the named mode was the type's.
+    named_mode: dict[str, int]
 
 
 def label(predictions: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
-    """The predictions with a `failed` column: True or False once the status arrived, else NA.
-    A status stored twice counts once."""
-    truth = statuses.drop_duplicates(UDI).set_index(UDI)[TARGET]
-    failed = predictions[UDI].map(truth)
-    return predictions.assign(failed=failed.astype("boolean"))
+    """The predictions with a `failed` column, True or False once the status arrived, else NA,
+    and the status's `failure_type`. A status stored twice counts once."""
+    truth = statuses.drop_duplicates(UDI).set_index(UDI)
+    failed = predictions[UDI].map(truth[TARGET])
+    kind = predictions[UDI].map(truth[FAILURE_TYPE]) if FAILURE_TYPE in truth else None
+    return predictions.assign(failed=failed.astype("boolean"), failure_type=kind)
 
 
 def _model_performance(model: str, rows: pd.DataFrame, since: str | None) -> ModelPerformance:
@@ -88,7 +94,22 @@ def _model_performance(model: str, rows: pd.DataFrame, since: str | None) -> Mod
         cumulative=confusion(known["at_risk"], known["failed"]),
         last_batch=confusion(batch["at_risk"], batch["failed"]),
         last_batch_predicted_at=newest,
+        **_by_failure_type(known),
     )
+
+
+def _by_failure_type(known: pd.DataFrame) -> dict:
+    failed = known["failed"].to_numpy(dtype=bool)
+    flagged = known["at_risk"].to_numpy(dtype=bool)
+    types = known["failure_type"].fillna(NO_FAILURE).astype(str).reset_index(drop=True)
+    caught = failed & flagged
+    # Predictions logged before modes were named have none.
+    named = known.get("failure_mode", pd.Series("", index=known.index))
+    named = named.fillna("").reset_index(drop=True)
+    return {
+        "by_failure_type": recall_by_failure_type(types, failed, flagged),
+        "named_mode": mode_agreement(named[caught], types[caught]),
+    }
 
 
 def realized_performance(

@@ -84,7 +84,9 @@ class ModelEntry(TrainingSummary):
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelEntry:
-        return cls(**{**values, "gate": GateResult(**values["gate"])})
+        # Entries registered before forward-chained evaluation and calibration have neither.
+        earlier = {"evaluation": {}, "calibrated_on": "not calibrated"}
+        return cls(**{**earlier, **values, "gate": GateResult(**values["gate"])})
 
 
 @dataclass(frozen=True)

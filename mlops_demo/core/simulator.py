@@ -13,6 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mlops_demo.core.physics import (
+    HEAT_DISSIPATION_MAX_DIFF_K,
+    HEAT_DISSIPATION_MAX_RPM,
+    OVERSTRAIN_LIMIT_MIN_NM,
+    POWER_MAX_W,
+    POWER_MIN_W,
+    TOOL_REPLACEMENT_WINDOW_MIN,
+)
 from mlops_demo.core.records import (
     AIR_TEMPERATURE,
     FAILURE_TYPE,
@@ -39,7 +47,6 @@ TYPE_PROBABILITIES = {"L": 0.5, "M": 0.3, "H": 0.2}
 # Serial numbers continue the reference data's, so Product IDs look alike.
 _SERIAL_BASE = {"L": 47179, "M": 14859, "H": 29413}
 TOOL_WEAR_STEP_MIN = {"L": 2, "M": 3, "H": 5}
-OVERSTRAIN_LIMIT_MIN_NM = {"L": 11_000, "M": 12_000, "H": 13_000}
 
 AIR_MEAN_K, AIR_STD_K = 300.0, 2.0
 PROCESS_OFFSET_K, PROCESS_STD_K = 10.0, 1.0
@@ -50,9 +57,6 @@ TORQUE_MEAN_NM, TORQUE_STD_NM = 40.0, 10.0
 # reference data, whose speeds fit rpm = 5872 · τ^-0.368 with 3.6 % log-normal noise
 # (a constant power would be τ^-1); that fit gives its speed spread and power-failure rate.
 SPEED_SCALE_RPM, SPEED_TORQUE_EXPONENT, SPEED_LOG_NOISE = 5872.0, -0.3677, 0.0357
-HEAT_DISSIPATION_MAX_DIFF_K, HEAT_DISSIPATION_MAX_RPM = 8.6, 1380
-POWER_MIN_W, POWER_MAX_W = 3500.0, 9000.0
-TOOL_REPLACEMENT_WINDOW_MIN = (200, 240)
 # At the replacement point the paper's tool was replaced 69 times and failed 51 times.
 TOOL_FAILURE_SHARE = 51 / 120
 RANDOM_FAILURE_PROBABILITY = 0.001

@@ -1,7 +1,7 @@
 """Every asset check, named as what it asserts, with the observed and expected values in its
 metadata: one module, so a reader finds every predicate the loop relies on in one place. Blocking
-checks stop the automation downstream of a failure. Two are evaluated inside the asset they
-judge (their spec and result are here): devices_at_risk's, on exactly what it scored, and
+checks stop the automation downstream of a failure. Three are evaluated inside the asset they
+judge (their spec and result are here): devices_at_risk's two, on exactly what it scored, and
 deployed_model_performance's, on the figures it just computed."""
 
 import dagster as dg
@@ -152,6 +152,32 @@ def scored_only_unknown_readings(
             "scored": len(scored),
             "scored_with_a_status": dg.MetadataValue.json([int(u) for u in known[:20]]),
             "probabilities_outside_0_1": outside,
+        },
+    )
+
+
+REFUSED_SHARE_BELOW_LIMIT = dg.AssetCheckSpec(
+    "devices_at_risk_refused_share_below_limit",
+    asset="devices_at_risk",
+    description="The deployed model refused at most MLOPS_MAX_REFUSED_SHARE of the readings it "
+    "was given: more means its trained domain no longer covers the plant, and it should be "
+    "retrained on newer readings.",
+)
+
+
+def refused_share_below_limit(
+    unknown: int, refused: int, settings: SettingsResource
+) -> dg.AssetCheckResult:
+    share = refused / unknown if unknown else 0.0
+    return dg.AssetCheckResult(
+        check_name=REFUSED_SHARE_BELOW_LIMIT.name,
+        passed=share <= settings.max_refused_share,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "observed_share": share,
+            "expected_at_most": settings.max_refused_share,
+            "num_unknown": unknown,
+            "num_refused": refused,
         },
     )
 

@@ -7,12 +7,18 @@ import dagster as dg
 import pandas as pd
 
 from mlops_demo.core import modelling
+from mlops_demo.core.physics import EXPLANATION_COLUMNS
 from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.store.predictions import MODEL
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
-from mlops_demo.defs.checks import SCORED_ONLY_UNKNOWN, scored_only_unknown_readings
+from mlops_demo.defs.checks import (
+    REFUSED_SHARE_BELOW_LIMIT,
+    SCORED_ONLY_UNKNOWN,
+    refused_share_below_limit,
+    scored_only_unknown_readings,
+)
 from mlops_demo.defs.resources import SettingsResource
 
 RISKIEST_SHOWN = 20
@@ -21,8 +27,11 @@ RISKIEST_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("UDI", "int"),
         dg.TableColumn("product_id", "string"),
-        dg.TableColumn("failure_probability", "float"),
+        dg.TableColumn("failure_probability", "float", description="calibrated"),
         dg.TableColumn("at_risk", "bool"),
+        dg.TableColumn("failure_mode", "string", description="the limit the reading is nearest"),
+        dg.TableColumn("margin", "string", description="in the reading's own units"),
+        dg.TableColumn("action", "string", description="what the crew does there"),
     ]
 )
 
@@ -36,6 +45,7 @@ def _riskiest_table(scored: pd.DataFrame) -> dg.TableMetadataValue:
                     "product_id": row[PRODUCT_ID],
                     "failure_probability": float(row["failure_probability"]),
                     "at_risk": bool(row["at_risk"]),
+                    **{column: row[column] for column in EXPLANATION_COLUMNS},
                 }
             )
             for _, row in scored.head(RISKIEST_SHOWN).iterrows()
@@ -53,6 +63,7 @@ def _predictions(scored: pd.DataFrame, model_name: str) -> list[dict]:
             "failure_probability": float(row["failure_probability"]),
             "at_risk": bool(row["at_risk"]),
             "predicted_at": now,
+            **{column: row[column] for column in EXPLANATION_COLUMNS},
         }
         for _, row in scored.iterrows()
     ]
@@ -79,7 +90,7 @@ def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
     kinds={"scikitlearn"},
     deps=["historic_readings", "historic_daily_statuses"],
     automation_condition=AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN,
-    check_specs=[SCORED_ONLY_UNKNOWN],
+    check_specs=[SCORED_ONLY_UNKNOWN, REFUSED_SHARE_BELOW_LIMIT],
 )
 def devices_at_risk(
     context: dg.AssetExecutionContext,
@@ -95,7 +106,7 @@ def devices_at_risk(
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
     to_score, refused, statuses = _unknown_and_refused(entry, settings)
-    scored = modelling.score(model, to_score)
+    scored = modelling.score(model, to_score, settings.crew_capacity)
     stored = settings.predictions().append(_predictions(scored, entry.name))
     at_risk = scored[scored["at_risk"]]
     # Tells the automation that a deployment made earlier in this run needs no run of its own.
@@ -113,6 +124,7 @@ def devices_at_risk(
                 ]
             ),
             "num_at_risk": len(at_risk),
+            "crew_capacity": settings.crew_capacity or "unlimited",
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
             "predictions_stored": stored,
@@ -120,5 +132,8 @@ def devices_at_risk(
             if scored.empty and refused.empty
             else "",
         },
-        check_results=[scored_only_unknown_readings(scored, statuses)],
+        check_results=[
+            scored_only_unknown_readings(scored, statuses),
+            refused_share_below_limit(len(to_score) + len(refused), len(refused), settings),
+        ],
     )

@@ -3,8 +3,9 @@ drift check on the readings, live with every other check in `checks.py`."""
 
 import dagster as dg
 
+from mlops_demo.core.model_card import named_mode_sentence, recall_by_type_markdown
 from mlops_demo.core.performance import ModelPerformance, realized_performance
-from mlops_demo.core.records import TARGET, UDI
+from mlops_demo.core.records import FAILURE_TYPE, TARGET, UDI
 from mlops_demo.core.registry import ModelRegistry
 from mlops_demo.core.streams import STATUSES
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
@@ -74,7 +75,19 @@ def _champion_metadata(performance: ModelPerformance | None) -> dict:
         "false_alarms": total.false_alarms,
         "last_batch_f1": plotted_number(batch.f1),
         "last_batch_labelled": batch.labelled,
+        "failures_by_type": dg.MetadataValue.md(_failure_types_markdown(performance)),
+        "named_mode_right": performance.named_mode["named_correctly"],
+        "named_mode_judged": performance.named_mode["caught"],
     }
+
+
+def _failure_types_markdown(performance: ModelPerformance) -> str:
+    if not performance.by_failure_type:
+        return "No labelled failure yet."
+    return (
+        f"{recall_by_type_markdown(performance.by_failure_type)}\n\n"
+        f"{named_mode_sentence(performance.named_mode)}"
+    )
 
 
 @dg.asset(
@@ -95,7 +108,7 @@ def deployed_model_performance(settings: SettingsResource) -> dg.MaterializeResu
     log = settings.predictions().read_frame()
     # Only the statuses that can label a prediction: a store holds millions.
     statuses = settings.store(STATUSES).read_range(
-        (UDI, TARGET),
+        (UDI, TARGET, FAILURE_TYPE),
         first_udi=int(log[UDI].min()) if len(log) else 0,
         last_udi=int(log[UDI].max()) if len(log) else -1,
     )

@@ -158,6 +158,19 @@ class SettingsResource(dg.ConfigurableResource):
         le=1,
         description="how far the realized F1 may fall below the test F1 before the check warns",
     )
+    max_refused_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="the share of a scoring's readings refused above which devices_at_risk's "
+        "check warns",
+    )
+    crew_capacity: int | None = Field(
+        default=None,
+        ge=1,
+        description="machines a crew can visit per scoring: devices_at_risk marks at most this "
+        "many, the riskiest; unset, every machine over the model's threshold",
+    )
 
     @property
     def data_path(self) -> Path:

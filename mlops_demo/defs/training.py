@@ -1,15 +1,20 @@
 """Training: join readings with statuses, split in time order, train and score a model."""
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import get_type_hints
 
 import dagster as dg
 import pandas as pd
-from pydantic import create_model
+from pydantic import Field, create_model
 
-from mlops_demo.core import modelling
+from mlops_demo.core import evaluation, modelling
 from mlops_demo.core.lifecycle import gate, held_out_window
-from mlops_demo.core.model_card import confusion_markdown
+from mlops_demo.core.model_card import (
+    calibration_markdown,
+    confusion_markdown,
+    failure_types_markdown,
+    folds_markdown,
+)
 from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
 from mlops_demo.core.registry import ModelEntry, ModelRegistry, RegistryError
 from mlops_demo.core.streams import READINGS, STATUSES
@@ -74,11 +79,20 @@ def training_and_test_data(config: SplitConfig, joined_cleaned_readings_and_stat
 
 
 # The hyperparameters are declared once, in modelling.Hyperparameters; the Launchpad's fields
-# (ops: trained_model: config: n_estimators ...) are made from it.
+# (ops: trained_model: config: n_estimators ...) are made from it, beside the evaluation's folds.
 TrainingConfig = create_model(
     "TrainingConfig",
     __base__=dg.Config,
     __doc__=modelling.Hyperparameters.__doc__,
+    forward_chained_folds=(
+        int,
+        Field(
+            default=7,
+            ge=0,
+            description="blocks of the newest 70 % of the joined readings, each tested by a "
+            "model trained on every reading before it; 0 leaves the evaluation out",
+        ),
+    ),
     **{
         field.name: (get_type_hints(modelling.Hyperparameters)[field.name], field.default)
         for field in fields(modelling.Hyperparameters)
@@ -93,6 +107,7 @@ def _champion(registry: ModelRegistry) -> tuple[object, ModelEntry] | None:
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"})
 def trained_model(
+    context: dg.AssetExecutionContext,
     config: TrainingConfig,
     training_data: pd.DataFrame,
     test_data: pd.DataFrame,
@@ -101,11 +116,23 @@ def trained_model(
     """A scikit-learn pipeline from raw readings to a failure verdict, registered in
     trained-models/ with its test scores and how it did against the champion on the newest
     labelled readings that neither trained on (the gate production_model_candidates applies)."""
-    params = modelling.Hyperparameters(**config.model_dump())
+    values = config.model_dump()
+    folds = values.pop("forward_chained_folds")
+    params = modelling.Hyperparameters(**values)
     try:
         result = modelling.train(training_data, test_data, params)
     except modelling.InsufficientData as exc:
         raise dg.Failure(description=str(exc)) from None
+    joined = pd.concat([training_data, test_data], ignore_index=True)
+    report = evaluation.forward_chained(
+        joined,
+        lambda: modelling.build_pipeline(params),
+        folds,
+        settings.crew_capacity,
+        settings.min_batch,
+        progress=context.log.info,
+    )
+    summary = replace(result.summary, evaluation=report)
     registry = settings.registry()
     try:
         champion = _champion(registry)
@@ -113,7 +140,7 @@ def trained_model(
         raise dg.Failure(description=f"the deployed model cannot be compared with: {exc}") from None
     window = held_out_window(test_data, champion[1] if champion else None)
     decision = gate(result.model, window, champion, settings.champion_margin)
-    entry = registry.register(result.model, result.summary, decision)
+    entry = registry.register(result.model, summary, decision)
     return dg.Output(entry, metadata=_training_metadata(entry))
 
 
@@ -135,4 +162,26 @@ def _training_metadata(entry: ModelEntry) -> dict:
         ),
         "gate_passed": entry.gate.passed,
         "gate": entry.gate.reason,
+        **_evaluation_metadata(entry),
+    }
+
+
+def _evaluation_metadata(entry: ModelEntry) -> dict:
+    report = entry.evaluation
+    if not report.get("folds"):
+        return {"forward_chained": folds_markdown(report)}
+    pooled, calibration = report["pooled"], report["calibration"]
+    return {
+        "forward_chained_f1": pooled["f1"],
+        "forward_chained_f1_interval": f"{pooled['f1_low']:.3f}-{pooled['f1_high']:.3f}",
+        "forward_chained_precision": pooled["precision"],
+        "forward_chained_recall": pooled["recall"],
+        "forward_chained_pr_auc": pooled["pr_auc"],
+        "rules_f1": report["rules"]["f1"],
+        "brier_score": calibration["brier"],
+        "expected_calibration_error": calibration["ece"],
+        "forward_chained": dg.MetadataValue.md(folds_markdown(report)),
+        "failures_by_type": dg.MetadataValue.md(failure_types_markdown(report)),
+        "calibration": dg.MetadataValue.md(calibration_markdown(report)),
+        "calibrated_on": entry.calibrated_on,
     }

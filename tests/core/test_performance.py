@@ -95,8 +95,9 @@ def test_an_empty_log_gives_no_model():
 def _performance(caught: int, missed: int, false_alarms: int, quiet: int, waiting: int = 0):
     confusion = Confusion(caught, missed, false_alarms, quiet)
     return ModelPerformance(
-        "a", None, confusion.labelled + waiting, waiting, confusion, confusion, None
-    )
+        "a", None, confusion.labelled + waiting, waiting, confusion, confusion, None, {},
+        {"caught": 0, "named_correctly": 0},
+    )  # fmt: skip
 
 
 def test_decay_verdict_needs_enough_labels_then_compares_with_the_test_f1():
@@ -110,3 +111,32 @@ def test_decay_verdict_needs_enough_labels_then_compares_with_the_test_f1():
     assert not decayed.passed and decayed.shortfall == pytest.approx(0.15)
     assert "Retrain (job train_ml_model)" in decayed.description
     assert decay_verdict(_performance(0, 0, 0, 500), 0.8, 100, 0.1).passed
+
+
+def test_recall_per_failure_type_and_the_named_mode_against_a_hand_count():
+    log = LOG.assign(
+        failure_mode=["power", "overstrain", "", "", "", "tool wear", "overstrain", "", "", ""]
+    )
+    statuses = STATUSES.assign(
+        **{
+            "Failure Type": [
+                "Power Failure",  # 1: caught, named right
+                "No Failure",
+                "No Failure",
+                "Heat Dissipation Failure",  # 3: missed
+                "No Failure",
+                "No Failure",
+                "Tool Wear Failure",  # 6: caught, a type the readings cannot pin to a day
+                "Power Failure",  # 7: caught, named overstrain: wrong
+                "No Failure",
+                "Random Failures",
+            ]
+        }
+    )
+    [a] = realized_performance(log, statuses, {})
+    assert a.by_failure_type == {
+        "Heat Dissipation Failure": {"failures": 1, "caught": 0},
+        "Power Failure": {"failures": 2, "caught": 2},
+        "Tool Wear Failure": {"failures": 1, "caught": 1},
+    }
+    assert a.named_mode == {"caught": 2, "named_correctly": 1}

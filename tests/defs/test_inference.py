@@ -19,6 +19,8 @@ from mlops_demo.definitions import defs
 pytestmark = pytest.mark.broker
 DEVICES_AT_RISK = dg.AssetKey("devices_at_risk")
 SCORED_ONLY_UNKNOWN = "devices_at_risk_scored_only_unknown_readings"
+REFUSED_SHARE = "devices_at_risk_refused_share_below_limit"
+MODES = {"heat dissipation", "power", "overstrain", "tool wear", "unexplained"}
 
 
 @pytest.fixture
@@ -32,11 +34,19 @@ def _tick(instance, previous):
     )
 
 
+def _checks(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {check.check_name: check for check in result.get_asset_check_evaluations()}
+
+
 def _score(instance) -> dict:
     result = materialize(instance, "devices_at_risk")
-    [check] = result.get_asset_check_evaluations()
-    assert (check.check_name, check.passed) == (SCORED_ONLY_UNKNOWN, True)
-    return metadata(result, "devices_at_risk")
+    checks = _checks(result)
+    assert set(checks) == {SCORED_ONLY_UNKNOWN, REFUSED_SHARE}
+    assert checks[SCORED_ONLY_UNKNOWN].passed
+    scored = metadata(result, "devices_at_risk")
+    share = scored["num_refused"] / scored["num_unknown"] if scored["num_unknown"] else 0.0
+    assert checks[REFUSED_SHARE].passed == (share <= 0.05)
+    return scored
 
 
 def test_only_readings_without_a_status_are_scored_at_each_moment(
@@ -165,3 +175,56 @@ def test_a_deployment_scored_in_its_own_run_is_not_scored_again(env, broker_url,
         materialize(instance, "deployed_model", deploy_config("previous"))
         tick = _tick(instance, tick)
         assert tick.get_num_requested(DEVICES_AT_RISK) == 1
+
+
+def _deployed(instance, broker_url, queues, records) -> None:
+    """Readings and statuses 1-1000 trained on, a model deployed, readings 1001-1500 waiting."""
+    ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
+    run_job(instance, "train_ml_model")
+    materialize(instance, "production_model_candidates")
+    [entry] = current_settings().registry().entries()
+    materialize(instance, "deployed_model", deploy_config(entry.name))
+
+
+def test_each_machine_at_risk_has_a_mode_a_margin_and_an_action(
+    env, instance, broker_url, queues, monkeypatch
+):
+    _deployed(instance, broker_url, queues, simulate(1500))
+    unlimited = _score(instance)
+    assert unlimited["crew_capacity"] == "unlimited" and unlimited["num_at_risk"] > 2
+    for row in unlimited["riskiest"].records:
+        assert row.data["failure_mode"] in MODES and row.data["margin"] and row.data["action"]
+    log = current_settings().predictions().read_frame()
+    assert len(log) == unlimited["num_scored"] and set(log["failure_mode"]) <= MODES
+    at_risk = log[log["at_risk"]]
+    assert (at_risk["margin"] != "").all() and (at_risk["action"] != "").all()
+
+    # A crew of two: only the two riskiest stay at risk.
+    monkeypatch.setenv("MLOPS_CREW_CAPACITY", "2")
+    capped = _score(instance)
+    riskiest = capped["riskiest"].records
+    assert (capped["crew_capacity"], capped["num_at_risk"]) == (2, 2)
+    assert [row.data["at_risk"] for row in riskiest[:3]] == [True, True, False]
+    assert sorted(capped["devices_at_risk"]) == sorted(row.data["UDI"] for row in riskiest[:2])
+
+
+def test_the_refused_share_check_warns_when_the_plant_leaves_the_trained_domain(
+    env, instance, broker_url, queues
+):
+    records = simulate(1600)
+    _deployed(instance, broker_url, queues, records)
+    # The torque sensors read four times high: far outside the trained range, yet physical.
+    ingest(
+        instance, broker_url, queues, readings=[
+            {**record, "Torque [Nm]": round(record["Torque [Nm]"] * 4, 1)}
+            for record in records[1500:]
+        ],
+    )  # fmt: skip
+    result = materialize(instance, "devices_at_risk")
+    check = _checks(result)[REFUSED_SHARE]
+    scored = metadata(result, "devices_at_risk")
+    assert scored["num_unknown"] == 600 and scored["num_refused"] >= 90
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    observed = check.metadata["observed_share"].value
+    assert observed == scored["num_refused"] / scored["num_unknown"] > 0.05
+    assert check.metadata["expected_at_most"].value == 0.05

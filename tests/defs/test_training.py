@@ -1,7 +1,7 @@
 """Training assets on stores written by the real ingestion path."""
 
 import pytest
-from helpers.runs import ingest, materialize, metadata, run_job
+from helpers.runs import current_settings, ingest, materialize, metadata, run_job
 
 from mlops_demo.core.simulator import simulate
 
@@ -29,6 +29,31 @@ def test_join_split_and_train_record_their_numbers(env, instance, broker_url, qu
     assert (model["train_rows"], model["test_rows"]) == (350, 150)
     assert "decision_threshold" in model["hyperparameters"]
     assert "| healthy |" in model["confusion_matrix"]
+    # The forward-chained evaluation: seven folds over the newest 70 % of the 500 joined rows.
+    folds = [line for line in model["forward_chained"].splitlines() if line.startswith("| UDI ")]
+    assert len(folds) == 7 and folds[0].startswith("| UDI 151-")
+    assert 0 <= model["forward_chained_f1"] <= 1 and 0 <= model["rules_f1"] <= 1
+    low, high = map(float, model["forward_chained_f1_interval"].split("-"))
+    assert low <= model["forward_chained_f1"] <= high
+    assert 0 <= model["expected_calibration_error"] <= 1
+    assert "| probability said |" in model["calibration"]
+    assert model["calibrated_on"]
+    assert "| failure type |" in model["failures_by_type"]
+    [entry] = current_settings().registry().entries()
+    assert entry.evaluation["pooled"]["f1"] == model["forward_chained_f1"]
+
+
+def test_the_forward_chained_evaluation_can_be_left_out(env, instance, broker_url, queues):
+    records = simulate(500)
+    ingest(instance, broker_url, queues, readings=records, statuses=records)
+    result = run_job(
+        instance,
+        "train_ml_model",
+        run_config={"ops": {"trained_model": {"config": {"forward_chained_folds": 0}}}},
+    )
+    model = metadata(result, "trained_model")
+    assert "forward_chained_f1" not in model
+    assert model["forward_chained"].startswith("No forward-chained evaluation")
 
 
 def test_the_split_fraction_is_configurable(env, instance, broker_url, queues):

@@ -22,7 +22,17 @@ from mlops_demo.core.store.protocol import canonical_line
 from mlops_demo.core.store.udi_index import line_udis
 
 MODEL = "model"
-COLUMNS = (UDI, MODEL, "failure_probability", "at_risk", "predicted_at")
+# The failure mode, its margin and the action are empty in lines logged before they were kept.
+COLUMNS = (
+    UDI,
+    MODEL,
+    "failure_probability",
+    "at_risk",
+    "predicted_at",
+    "failure_mode",
+    "margin",
+    "action",
+)
 
 
 class PredictionLog(Protocol):
@@ -36,7 +46,7 @@ class PredictionLog(Protocol):
 
 
 def _line(prediction: dict) -> bytes:
-    return canonical_line({column: prediction[column] for column in COLUMNS})
+    return canonical_line({column: prediction.get(column, "") for column in COLUMNS})
 
 
 class JsonlPredictionLog:
