@@ -74,7 +74,7 @@ class TimedRun(NamedTuple):
     cpu_seconds: float  # this process's, every thread's: the broker's are not counted
 
 
-def run_job_timed(job_name: str) -> TimedRun:
+def run_job_timed(job_name: str, run_config: dict | None = None) -> TimedRun:
     """Run one of the code location's jobs in this process on a throwaway Dagster instance;
     returns the successful result and the run's seconds, imports excluded. The resources are
     built from the MLOPS_* variables as they are when it is called."""
@@ -85,7 +85,7 @@ def run_job_timed(job_name: str) -> TimedRun:
     job = build_definitions().resolve_job_def(job_name)
     with dg.instance_for_test() as instance:
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = job.execute_in_process(instance=instance)
+        result = job.execute_in_process(instance=instance, run_config=run_config)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert result.success
     return TimedRun(result, seconds, cpu)

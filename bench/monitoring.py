@@ -145,7 +145,6 @@ def _child(directory: Path, phase: str, trained_through: int) -> dict:
     import pandas as pd
 
     from mlops_demo.core import drift
-    from mlops_demo.core.modelling import FEATURE_COLUMNS
     from mlops_demo.core.performance import realized_performance
     from mlops_demo.core.records import READING_FIELDS, TARGET, UDI
 
@@ -169,7 +168,9 @@ def _child(directory: Path, phase: str, trained_through: int) -> dict:
         newest = readings.read_range(
             READING_FIELDS, first_udi=trained_through + 1, newest=thresholds.window
         )
-        drift.compare(reference, newest, FEATURE_COLUMNS, thresholds)
+        first_new = int(newest[UDI].min())
+        before = readings.read_range(READING_FIELDS, last_udi=first_new - 1, newest=1)
+        drift.assess(reference, before, newest, thresholds)
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
 
 

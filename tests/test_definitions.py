@@ -152,7 +152,8 @@ def test_asset_check_names():
     }
     performance = defs.resolve_assets_def("deployed_model_performance")
     assert {key.name for key in performance.check_keys} == {
-        "deployed_model_performance_realized_f1_holds"
+        "deployed_model_performance_realized_f1_holds",
+        "deployed_model_performance_statuses_keep_arriving",
     }
     blocking = {
         key.name

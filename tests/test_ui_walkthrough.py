@@ -203,8 +203,10 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     second = ui.wait_for(
         ui.metadata_pattern("new_model", f"((?!{re.escape(first)}){MODEL})"), "the second model"
     ).group(1)
-    status = ui.wait_for(ui.metadata_pattern("new_model_status", "(candidate|rejected)"), "gate")
-    _deploy_from_the_launchpad(ui, second, second, force=status.group(1) == "rejected")
+    status = ui.wait_for(
+        ui.metadata_pattern("new_model_status", "(candidate|rejected|trained)"), "gate"
+    )
+    _deploy_from_the_launchpad(ui, second, second, force=status.group(1) != "candidate")
     # The rollback from the asset's own Launchpad: the automation scores it.
     _deploy_from_the_launchpad(ui, "previous", first, alone=True)
     assert current_settings().registry().deployed_name() == first

@@ -247,15 +247,16 @@ class Walkthrough:
         return meta
 
     def retrain_through_the_gate(self) -> dict:
-        """Retrain, show the gate's verdict, and deploy the new model (forced if rejected)."""
+        """Retrain, show the gate's verdict, and deploy the new model (forced if the gate did
+        not promote it)."""
         second = self.train_and_wait_for_candidates()
-        rejected = second["new_model_status"] == "rejected"
+        forced = second["new_model_status"] != "candidate"
         self.say(f"  the gate: {second['new_model']} is {second['new_model_status']} "
                  f"({second['gate']})")  # fmt: skip
-        if rejected:
+        if forced:
             self.say("  deploying it anyway needs force: true, and is recorded as forced")
         second["devices_at_risk"] = self.deploy_and_wait_for_devices_at_risk(
-            second["new_model"], force=rejected
+            second["new_model"], force=forced
         )
         return second
 
@@ -291,9 +292,12 @@ class Walkthrough:
         )  # fmt: skip
         self.say(f"  {DRIFT_CHECK}: {'passed' if evaluation['passed'] else 'WARNING'}: "
                  f"{evaluation['description']}")  # fmt: skip
-        table = pd.DataFrame(evaluation["metadata"].get("features", []))
-        for line in table.to_string(index=False).splitlines() if len(table) else []:
-            self.say("    " + line)
+        tests = evaluation["metadata"].get("tests", [])
+        self.say(f"    {len(tests)} tests; the ones that fired after Holm's correction:")
+        for row in tests:
+            if row["drifted"]:
+                self.say(f"    {row['test']} / {row['feature']} (p={row['p_value']:.2g}): "
+                         f"{row['detail']}")  # fmt: skip
         return evaluation
 
     def drift_and_realized_performance(self) -> dict:
@@ -427,11 +431,12 @@ Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
   - Catalog > cleaned_readings: the row count; the Plots button of its Metadata section charts
     each run's figures
   - Jobs > train_ml_model > Materialize all: a new model
-  - production_model_candidates: every model with its status (candidate, rejected, deployed,
-    retired), the gate's reason and the Launchpad config to deploy one
+  - production_model_candidates: every model with its status (trained, candidate, rejected,
+    deployed, retired), the gate's reason and the Launchpad config to deploy one
   - Jobs > deploy_model > Materialize all: deploy with model_name (roll back with model_name:
     previous) and score devices_at_risk in the same run
-  - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest
+  - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest,
+    each with its failure mode, margin and action
   - deployed_model_performance: realized F1, precision and recall as statuses arrive; its
     Checks tab charts the realized F1 against the test F1
   - cleaned_readings > Checks: cleaned_readings_resemble_training_data, the drift table

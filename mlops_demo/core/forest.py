@@ -58,17 +58,28 @@ class CalibratedForest(ClassifierMixin, BaseEstimator):
     row and calibrated on its out-of-bag scores instead; `calibrated_on_` says which.
     """
 
-    def __init__(self, forest: RandomForestClassifier, calibration_share: float = 0.25):
+    def __init__(
+        self,
+        forest: RandomForestClassifier,
+        calibration_share: float = 0.25,
+        max_rows_per_tree: int | None = None,
+    ):
         self.forest = forest
         self.calibration_share = calibration_share
+        self.max_rows_per_tree = max_rows_per_tree
+
+    def _fit_forest(self, X, y) -> RandomForestClassifier:
+        forest = clone(self.forest).set_params(oob_score=True)
+        if self.max_rows_per_tree and len(y) > self.max_rows_per_tree:
+            forest.set_params(max_samples=self.max_rows_per_tree)
+        return forest.fit(X, y)
 
     def fit(self, X, y):
         y = np.asarray(y)
         cut = round(len(y) * (1 - self.calibration_share))
-        forest = clone(self.forest).set_params(oob_score=True)
         calibrated = None
         if len(set(y[:cut])) == 2 and y[cut:].sum() >= MIN_CALIBRATION_FAILURES:
-            self.forest_ = forest.fit(X[:cut], y[:cut])
+            self.forest_ = self._fit_forest(X[:cut], y[:cut])
             scores = self.forest_.predict_proba(X[cut:])[:, 1]
             self.calibrator_ = _platt(scores, y[cut:])
             # A falling sigmoid would rank the riskiest last: the window was too small to say.
@@ -77,7 +88,7 @@ class CalibratedForest(ClassifierMixin, BaseEstimator):
                 fitted = np.nan_to_num(self.forest_.oob_decision_function_[:, 1])
                 calibrated = self._calibrate(np.concatenate([fitted, scores]))
         if calibrated is None:
-            self.forest_ = forest.fit(X, y)
+            self.forest_ = self._fit_forest(X, y)
             scores = np.nan_to_num(self.forest_.oob_decision_function_[:, 1])
             self.calibrator_ = _platt(scores, y)
             self.calibrated_on_ = (

@@ -128,40 +128,83 @@ def realized_performance(
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What the model is expected to do, as counts: from its forward-chained evaluation (or, for
+    a model without one, its test split), so the expectation carries its own uncertainty."""
+
+    caught: int
+    missed: int
+    false_alarms: int
+    source: str
+
+    @property
+    def recall(self) -> float:
+        return self.caught / max(self.caught + self.missed, 1)
+
+    @property
+    def precision(self) -> float:
+        return self.caught / max(self.caught + self.false_alarms, 1)
+
+
+def expected_of(evaluation: dict, confusion_matrix: list[list[int]]) -> Expected:
+    pooled = evaluation.get("pooled")
+    if pooled and pooled["failures"]:
+        caught = round(pooled["recall"] * pooled["failures"])
+        flagged = round(caught / pooled["precision"]) if pooled["precision"] else caught
+        return Expected(caught, pooled["failures"] - caught, flagged - caught, "forward-chained")
+    (_, false_alarms), (missed, caught) = confusion_matrix
+    return Expected(caught, missed, false_alarms, "test split")
+
+
+@dataclass(frozen=True)
 class Verdict:
     passed: bool
     description: str
-    shortfall: float | None = None  # test F1 minus realized F1
+    p_value: float | None = None  # the chance of a batch this poor from the expected model
+
+
+def _as_poor(seen: int, trials: int, hits: int, misses: int) -> float:
+    """The chance of `seen` or fewer of `trials` from a rate known as hits and misses so far:
+    beta-binomial, so a rate measured on few failures weighs as little as it deserves."""
+    from scipy import stats
+
+    if not trials:
+        return 1.0
+    return float(stats.betabinom.cdf(seen, trials, hits + 1, misses + 1))
 
 
 def decay_verdict(
-    performance: ModelPerformance | None, test_f1: float, min_labelled: int, margin: float
+    performance: ModelPerformance | None, expected: Expected, min_labelled: int, p_value: float
 ) -> Verdict:
-    """Whether the deployed model's realized F1, over at least `min_labelled` labelled
-    predictions, stays within `margin` of its test F1. Too few labels is no verdict, not an
-    alarm."""
+    """Whether the newest labelled scoring batch is as good as the model is expected to be:
+    its recall and its precision, each against the expected rate with that rate's uncertainty
+    (Bonferroni over the two). A batch with fewer than `min_labelled` labels gives no verdict."""
     if performance is None:
         return Verdict(True, "no verdict: the deployed model has made no prediction yet")
-    labelled = performance.cumulative.labelled
-    if labelled < min_labelled:
+    batch = performance.last_batch
+    if batch.labelled < min_labelled:
         return Verdict(
             True,
-            f"no verdict yet: {labelled} of the {min_labelled} labelled predictions needed "
-            f"({performance.waiting} still wait for their status)",
+            f"no verdict yet: the newest labelled batch holds {batch.labelled} of the "
+            f"{min_labelled} labelled predictions needed ({performance.waiting} still wait)",
         )
-    realized = performance.cumulative.f1
-    if realized is None:
-        return Verdict(True, f"no failure and no alarm in {labelled} labelled predictions")
-    shortfall = test_f1 - realized
-    summary = (
-        f"realized F1 {realized:.2f} over {labelled} labelled predictions, test F1 "
-        f"{test_f1:.2f}: {shortfall:+.2f} below (allowed {margin:.2f})"
+    p_recall = _as_poor(batch.caught, batch.caught + batch.missed, expected.caught, expected.missed)
+    p_precision = _as_poor(
+        batch.caught, batch.caught + batch.false_alarms, expected.caught, expected.false_alarms
     )
-    if shortfall > margin:
+    combined = min(1.0, 2 * min(p_recall, p_precision))
+    summary = (
+        f"newest batch of {batch.labelled} labelled predictions: caught {batch.caught} of "
+        f"{batch.caught + batch.missed} failures (expected recall {expected.recall:.2f}), "
+        f"{batch.false_alarms} false alarms (expected precision {expected.precision:.2f}, "
+        f"{expected.source}); chance of a batch this poor {combined:.2g} (warns below "
+        f"{p_value:g})"
+    )
+    if combined < p_value:
         return Verdict(
             False,
             f"{summary}. Retrain (job train_ml_model) on the newest statuses, and check the "
             "drift check on cleaned_readings for what changed",
-            shortfall,
+            combined,
         )
-    return Verdict(True, summary, shortfall)
+    return Verdict(True, summary, combined)

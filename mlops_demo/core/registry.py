@@ -53,6 +53,9 @@ TRAINED, CANDIDATE, REJECTED, DEPLOYED, RETIRED = (
 PREVIOUS = "previous"
 
 
+PROMOTE, REJECT, NOT_ENOUGH_EVIDENCE = "promote", "reject", "not enough evidence yet"
+
+
 @dataclass(frozen=True)
 class GateResult:
     """How a new model did against the champion on the window that neither trained on."""
@@ -66,6 +69,11 @@ class GateResult:
     margin: float
     passed: bool
     reason: str
+    outcome: str = ""  # PROMOTE, REJECT or NOT_ENOUGH_EVIDENCE (core/lifecycle.py)
+    failures: int | None = None  # in the window
+    f1_difference_low: float | None = None  # the paired 95 % interval of new minus champion
+    f1_difference_high: float | None = None
+    more_failures_needed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,9 @@ class ModelEntry(TrainingSummary):
     def from_dict(cls, values: dict) -> ModelEntry:
         # Entries registered before forward-chained evaluation and calibration have neither.
         earlier = {"evaluation": {}, "calibrated_on": "not calibrated"}
-        return cls(**{**earlier, **values, "gate": GateResult(**values["gate"])})
+        gate = values["gate"]
+        outcome = gate.get("outcome") or (PROMOTE if gate["passed"] else REJECT)
+        return cls(**{**earlier, **values, "gate": GateResult(**{**gate, "outcome": outcome})})
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,7 @@ class ModelRegistry:
                 statuses[entry.name] = DEPLOYED
             elif entry.name in ever_deployed:
                 statuses[entry.name] = RETIRED
-            elif not entry.decided:
+            elif not entry.decided or entry.gate.outcome == NOT_ENOUGH_EVIDENCE:
                 statuses[entry.name] = TRAINED
             else:
                 statuses[entry.name] = CANDIDATE if entry.gate.passed else REJECTED

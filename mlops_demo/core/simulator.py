@@ -19,6 +19,9 @@ from mlops_demo.core.physics import (
     OVERSTRAIN_LIMIT_MIN_NM,
     POWER_MAX_W,
     POWER_MIN_W,
+    SPEED_LOG_NOISE,
+    SPEED_SCALE_RPM,
+    SPEED_TORQUE_EXPONENT,
     TOOL_REPLACEMENT_WINDOW_MIN,
 )
 from mlops_demo.core.records import (
@@ -53,10 +56,8 @@ PROCESS_OFFSET_K, PROCESS_STD_K = 10.0, 1.0
 # Lag-one autocorrelations of the reference data: the walks drift as slowly as the real ones.
 AIR_PERSISTENCE, PROCESS_PERSISTENCE = 0.9994, 0.9975
 TORQUE_MEAN_NM, TORQUE_STD_NM = 40.0, 10.0
-# Speed is derived from the drive's power curve: the documented "2860 W" does not reproduce the
-# reference data, whose speeds fit rpm = 5872 · τ^-0.368 with 3.6 % log-normal noise
-# (a constant power would be τ^-1); that fit gives its speed spread and power-failure rate.
-SPEED_SCALE_RPM, SPEED_TORQUE_EXPONENT, SPEED_LOG_NOISE = 5872.0, -0.3677, 0.0357
+# Speed is derived from the drive's curve (physics.SPEED_*; a constant power would be τ^-1):
+# that fit gives the reference data's speed spread and power-failure rate.
 # At the replacement point the paper's tool was replaced 69 times and failed 51 times.
 TOOL_FAILURE_SHARE = 51 / 120
 RANDOM_FAILURE_PROBABILITY = 0.001

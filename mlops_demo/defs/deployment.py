@@ -43,8 +43,9 @@ def _table(rows: list[dict]) -> dg.TableMetadataValue:
 def production_model_candidates(
     trained_model: ModelEntry, test_data: pd.DataFrame, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    """Applies the newest model's gate: it becomes a candidate if it beat the champion on the
-    newest labelled readings neither trained on (by MLOPS_CHAMPION_MARGIN), else it is rejected.
+    """Applies the newest model's gate on the newest labelled readings neither trained on: a
+    candidate if it beats the champion by more than MLOPS_CHAMPION_MARGIN with evidence, rejected
+    if it does not beat it, and left trained while the evidence is not enough yet.
     Lists every model with its status; paste the recommended `model_name` into deploy_model's
     Launchpad config."""
     registry = settings.registry()

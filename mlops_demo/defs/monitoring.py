@@ -1,15 +1,27 @@
 """Monitoring: how the deployed model really does once the statuses arrive. Its check, and the
 drift check on the readings, live with every other check in `checks.py`."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from mlops_demo.core.model_card import named_mode_sentence, recall_by_type_markdown
-from mlops_demo.core.performance import ModelPerformance, realized_performance
+from mlops_demo.core.performance import (
+    Expected,
+    ModelPerformance,
+    expected_of,
+    realized_performance,
+)
 from mlops_demo.core.records import FAILURE_TYPE, TARGET, UDI
 from mlops_demo.core.registry import ModelRegistry
-from mlops_demo.core.streams import STATUSES
+from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
-from mlops_demo.defs.checks import REALIZED_F1_HOLDS, realized_f1_holds
+from mlops_demo.defs.checks import (
+    REALIZED_F1_HOLDS,
+    STATUSES_KEEP_ARRIVING,
+    realized_f1_holds,
+    statuses_keep_arriving,
+)
 from mlops_demo.defs.metadata import NAN, plotted_number, table_cell
 from mlops_demo.defs.resources import SettingsResource
 
@@ -95,14 +107,17 @@ def _failure_types_markdown(performance: ModelPerformance) -> str:
     kinds={"pandas"},
     deps=["devices_at_risk", "historic_daily_statuses"],
     automation_condition=AFTER_EVERY_UPDATE,
-    check_specs=[REALIZED_F1_HOLDS],
+    check_specs=[REALIZED_F1_HOLDS, STATUSES_KEEP_ARRIVING],
 )
-def deployed_model_performance(settings: SettingsResource) -> dg.MaterializeResult:
+def deployed_model_performance(
+    context: dg.AssetExecutionContext, settings: SettingsResource
+) -> dg.MaterializeResult:
     """Each deployed model's predictions against the statuses that arrived since: precision,
     recall and F1 on failures, failures caught and missed, false alarms, and the predictions
     still waiting, cumulative since it was deployed and for the newest labelled scoring
-    batch. Runs by itself when statuses or predictions arrive; its check charts the deployed
-    model's figures."""
+    batch. Runs by itself when statuses or predictions arrive; its checks judge the newest
+    batch against what the deployed model is expected to do, and warn when statuses stop
+    arriving."""
     registry = settings.registry()
     champion = registry.champion()
     log = settings.predictions().read_frame()
@@ -115,6 +130,11 @@ def deployed_model_performance(settings: SettingsResource) -> dg.MaterializeResu
     everyone = realized_performance(log, statuses, _first_deployments(registry))
     current = next((p for p in everyone if champion and p.model == champion.name), None)
     test_f1 = champion.metrics["f1"] if champion else NAN
+    expected = (
+        expected_of(champion.evaluation, champion.confusion_matrix)
+        if champion
+        else Expected(0, 0, 0, "no model deployed")
+    )
     return dg.MaterializeResult(
         metadata={
             "deployed_model": champion.name if champion else "",
@@ -124,5 +144,25 @@ def deployed_model_performance(settings: SettingsResource) -> dg.MaterializeResu
                 [_performance_row(p) for p in everyone], schema=PERFORMANCE_SCHEMA
             ),
         },
-        check_results=[realized_f1_holds(current, test_f1, settings)],
+        check_results=[
+            realized_f1_holds(current, expected, settings),
+            _statuses_keep_arriving(context, settings),
+        ],
     )
+
+
+def _statuses_keep_arriving(
+    context: dg.AssetExecutionContext, settings: SettingsResource
+) -> dg.AssetCheckResult:
+    readings = settings.store(READINGS)
+    waiting = readings.udis_not_in(settings.store(STATUSES))
+    newest = context.instance.get_latest_materialization_event(
+        dg.AssetKey("cleaned_daily_statuses")
+    )
+    stored_at = (
+        datetime.fromtimestamp(newest.timestamp, UTC).isoformat(timespec="seconds")
+        if newest
+        else "never"
+    )
+    first = int(waiting.min()) if len(waiting) else None
+    return statuses_keep_arriving(len(waiting), first, stored_at, settings)

@@ -121,6 +121,11 @@ class SettingsResource(dg.ConfigurableResource):
         le=1,
         description="how much a new model's F1 must beat the champion's to become a candidate",
     )
+    gate_min_failures: int = Field(
+        default=10,
+        ge=1,
+        description="labelled failures the gate's window must hold before it promotes a model",
+    )
     min_f1: float = Field(
         default=0.3, ge=0, le=1, description="the F1 floor of trained_model_f1_meets_floor"
     )
@@ -139,24 +144,29 @@ class SettingsResource(dg.ConfigurableResource):
         default=100, ge=1, description="fewer readings on either side: no drift verdict"
     )
     drift_p_value: float = Field(
-        default=0.01, ge=0, le=1, description="a feature drifts when its p-value is below this"
-    )
-    drift_psi: float = Field(
-        default=0.2,
-        ge=0,
-        le=10,
-        description="... and its population stability index at least this",
-    )
-    min_labelled_predictions: int = Field(
-        default=500,
-        ge=1,
-        description="labelled predictions the realized-F1 check needs for a verdict",
-    )
-    realized_f1_margin: float = Field(
-        default=0.15,
+        default=0.01,
         ge=0,
         le=1,
-        description="how far the realized F1 may fall below the test F1 before the check warns",
+        description="the chance that the drift check warns on a clean batch: its tests' "
+        "family-wise error rate, held by Holm's correction",
+    )
+    min_labelled_predictions: int = Field(
+        default=200,
+        ge=1,
+        description="labelled predictions the newest scoring batch needs for a decay verdict",
+    )
+    decay_p_value: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="the decay check warns when a batch this poor had less than this chance "
+        "from the model's expected recall and precision",
+    )
+    max_unlabelled_readings: int = Field(
+        default=1500,
+        ge=1,
+        description="readings waiting for their status above which the statuses check warns "
+        "that statuses have stopped arriving",
     )
     max_refused_share: float = Field(
         default=0.05,

@@ -139,7 +139,9 @@ def trained_model(
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be compared with: {exc}") from None
     window = held_out_window(test_data, champion[1] if champion else None)
-    decision = gate(result.model, window, champion, settings.champion_margin)
+    decision = gate(
+        result.model, window, champion, settings.champion_margin, settings.gate_min_failures
+    )
     entry = registry.register(result.model, summary, decision)
     return dg.Output(entry, metadata=_training_metadata(entry))
 
@@ -161,6 +163,7 @@ def _training_metadata(entry: ModelEntry) -> dict:
             entry.gate.champion_f1 if entry.gate.champion_f1 is not None else float("nan")
         ),
         "gate_passed": entry.gate.passed,
+        "gate_outcome": entry.gate.outcome,
         "gate": entry.gate.reason,
         **_evaluation_metadata(entry),
     }

@@ -119,11 +119,16 @@ def _assert_freshness_is_reported_in_phases(output: str) -> None:
 
 
 def _assert_monitoring_reacted_to_the_drift(output: str, model: str, instance) -> None:
-    assert "cleaned_readings_resemble_training_data: WARNING: drifted: Torque [Nm] mean" in output
+    assert "cleaned_readings_resemble_training_data: WARNING: drifted: " in output
+    assert "distribution / Torque [Nm] (p=" in output
     drift = instance.get_latest_asset_check_evaluation_record(
         dg.AssetCheckKey(dg.AssetKey("cleaned_readings"), "cleaned_readings_resemble_training_data")
     ).event.dagster_event.event_specific_data
-    assert drift.metadata["drifted_features"].value == ["Torque [Nm]"]
+    # Only what the torque scenario changes: torque, the power made from it, its relation to
+    # speed; no temperature, though they wandered since the training readings.
+    drifted = set(drift.metadata["drifted_features"].value)
+    assert "Torque [Nm]" in drifted
+    assert drifted <= {"Torque [Nm]", "mechanical power [W]", "speed for its torque"}
     newest = instance.fetch_materializations(
         dg.AssetKey("deployed_model_performance"), limit=1
     ).records[0]

@@ -5,8 +5,10 @@ import pytest
 
 from mlops_demo.core.performance import (
     Confusion,
+    Expected,
     ModelPerformance,
     decay_verdict,
+    expected_of,
     realized_performance,
 )
 from mlops_demo.core.records import TARGET, UDI
@@ -100,17 +102,40 @@ def _performance(caught: int, missed: int, false_alarms: int, quiet: int, waitin
     )  # fmt: skip
 
 
-def test_decay_verdict_needs_enough_labels_then_compares_with_the_test_f1():
-    assert decay_verdict(None, 0.8, 100, 0.1).passed
-    few = decay_verdict(_performance(1, 9, 0, 50, waiting=30), 0.8, 100, 0.1)
-    assert few.passed and few.description.startswith("no verdict yet: 60 of the 100")
-    # F1 = 2·30 / (2·30 + 10 + 10) = 0.75: 0.05 below 0.8 holds, and 0.15 below 0.9 does not.
-    holding = decay_verdict(_performance(30, 10, 10, 950), 0.8, 100, 0.1)
-    assert holding.passed and holding.shortfall == pytest.approx(0.05)
-    decayed = decay_verdict(_performance(30, 10, 10, 950), 0.9, 100, 0.1)
-    assert not decayed.passed and decayed.shortfall == pytest.approx(0.15)
+# Forward-chained: 85 of 100 failures caught, no false alarm.
+EXPECTED = Expected(caught=85, missed=15, false_alarms=0, source="forward-chained")
+
+
+def test_decay_needs_a_labelled_batch_then_judges_its_recall_and_precision():
+    assert decay_verdict(None, EXPECTED, 100, 0.01).passed
+    few = decay_verdict(_performance(1, 9, 0, 50, waiting=30), EXPECTED, 100, 0.01)
+    assert few.passed and few.description.startswith("no verdict yet: the newest labelled batch")
+    # 14 of 17 caught: as expected.
+    holding = decay_verdict(_performance(14, 3, 0, 483), EXPECTED, 100, 0.01)
+    assert holding.passed and holding.p_value > 0.1
+    # 4 of 17 caught: the chance of so few from recall 0.85 (with its uncertainty) is tiny.
+    decayed = decay_verdict(_performance(4, 13, 0, 483), EXPECTED, 100, 0.01)
+    assert not decayed.passed and decayed.p_value < 1e-4
+    assert "caught 4 of 17 failures (expected recall 0.85)" in decayed.description
     assert "Retrain (job train_ml_model)" in decayed.description
-    assert decay_verdict(_performance(0, 0, 0, 500), 0.8, 100, 0.1).passed
+    # Precision collapses: 14 caught among 40 alarms, when nearly every alarm was a failure.
+    alarmed = decay_verdict(_performance(14, 3, 26, 457), EXPECTED, 100, 0.01)
+    assert not alarmed.passed
+
+
+def test_the_expectation_carries_its_uncertainty():
+    # Expected recall 0.85 from 20 failures, not 100: the same poor batch is less surprising.
+    vague = Expected(caught=17, missed=3, false_alarms=0, source="test split")
+    batch = _performance(10, 7, 0, 483)
+    assert decay_verdict(batch, vague, 100, 0.01).p_value > (
+        decay_verdict(batch, EXPECTED, 100, 0.01).p_value
+    )
+
+
+def test_the_expectation_comes_from_the_forward_chained_evaluation_or_the_test_split():
+    pooled = {"pooled": {"failures": 100, "recall": 0.85, "precision": 0.85 / 0.9}}
+    assert expected_of(pooled, [[0, 0], [0, 0]]) == Expected(85, 15, 5, "forward-chained")
+    assert expected_of({}, [[90, 2], [3, 5]]) == Expected(5, 3, 2, "test split")
 
 
 def test_recall_per_failure_type_and_the_named_mode_against_a_hand_count():

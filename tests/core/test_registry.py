@@ -6,13 +6,19 @@ import json
 import pickle
 import stat
 import uuid
+from dataclasses import replace
 
 import pytest
 from helpers.faults import Planted
 from helpers.models import TEST_KEY, gate, model_bytes, register, replace_model_bytes, summary
 from helpers.postgres import POSTGRES_URL, run_sql
 
-from mlops_demo.core.registry import ModelRegistry, RegistryError, load_or_create_key
+from mlops_demo.core.registry import (
+    NOT_ENOUGH_EVIDENCE,
+    ModelRegistry,
+    RegistryError,
+    load_or_create_key,
+)
 from mlops_demo.core.registry_storage import FolderRegistryStorage, PostgresRegistryStorage
 
 
@@ -238,3 +244,11 @@ def test_the_key_file_is_made_once_for_its_owner_only(tmp_path):
     path.chmod(0o644)
     with pytest.raises(RegistryError, match="can be read by other users: chmod 600"):
         load_or_create_key(path)
+
+
+def test_a_model_without_enough_evidence_stays_trained_after_the_gate_is_applied(tmp_path):
+    registry = ModelRegistry(FolderRegistryStorage(tmp_path), TEST_KEY)
+    waiting = replace(gate(passed=False), outcome=NOT_ENOUGH_EVIDENCE, more_failures_needed=4)
+    entry = registry.register({"weights": [1]}, summary(), waiting)
+    assert registry.decide(entry.name) == "trained"
+    assert registry.resolve(entry.name).gate.more_failures_needed == 4

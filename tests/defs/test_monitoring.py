@@ -85,7 +85,9 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     waiting, check = _performance(instance)
     assert (waiting["deployed_model"], waiting["waiting_predictions"]) == (model, scored)
     assert waiting["labelled_predictions"] == 0
-    assert check.passed and check.description.startswith("no verdict yet: 0 of the 400")
+    assert check.passed and check.description.startswith(
+        "no verdict yet: the newest labelled batch holds 0 of the 400"
+    )
 
     # Their statuses arrive: every figure matches a count made from the log and the truth.
     ingest(instance, broker_url, queues, statuses=records[1500:2000])
@@ -106,17 +108,23 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     drifted = list(iter_scenario(iter(records[2000:3000]), "torque-sensor-drift"))
     alarm = _ingest_readings(instance, broker_url, queues, drifted)
     assert not alarm.passed and alarm.severity == dg.AssetCheckSeverity.WARN
-    assert alarm.metadata["drifted_features"].value == [TORQUE]
-    assert alarm.description.startswith("drifted: Torque [Nm] mean ")
+    # Torque, the power computed from it and the speed-torque relation; never a temperature.
+    assert TORQUE in alarm.metadata["drifted_features"].value
+    assert set(alarm.metadata["drifted_features"].value) <= {
+        TORQUE, "mechanical power [W]", "speed for its torque"
+    }  # fmt: skip
+    assert "Torque [Nm] mean " in alarm.description
     # The stopped retrain sensor, once started, launches one training run for this alarm.
     request, cursor = _sensor_tick(instance, None)
     assert isinstance(request, dg.RunRequest)
     assert request.tags["mlops_demo/retrain_because"] == DRIFT_CHECK
     assert isinstance(_sensor_tick(instance, cursor)[0], dg.SkipReason)
-    table = {r.data["feature"]: r.data for r in alarm.metadata["features"].value.records}
-    assert (
-        table[TORQUE]["drifted"] and table[TORQUE]["newest_mean"] < table[TORQUE]["training_mean"]
-    )
+    table = {
+        (r.data["test"], r.data["feature"]): r.data for r in alarm.metadata["tests"].value.records
+    }
+    torque = table[("distribution", TORQUE)]
+    assert torque["drifted"] and torque["p_value"] < 0.01 and "Torque [Nm] mean" in torque["detail"]
+    assert not table[("step", "Air temperature [K]")]["drifted"]
 
     # Scored, then labelled: the realized F1 falls, and the check says by how much.
     materialize(instance, "devices_at_risk")
@@ -125,7 +133,9 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     assert decayed["last_batch_f1"] < clean["last_batch_f1"]
     assert decayed["realized_f1"] < clean["realized_f1"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
-    assert check.metadata["shortfall"].value > check.metadata["allowed_margin"].value
+    chance = check.metadata["chance_of_a_batch_this_poor"].value
+    assert chance < check.metadata["warns_below"].value == 0.01
+    assert check.metadata["last_batch_recall"].value < check.metadata["expected_recall"].value
     assert "Retrain (job train_ml_model)" in check.description
     request, _ = _sensor_tick(instance, cursor)
     assert request.tags["mlops_demo/retrain_because"] == REALIZED_F1_CHECK
@@ -148,3 +158,27 @@ def test_statuses_for_scored_readings_materialize_the_performance_by_itself(
     ingest(instance, broker_url, queues, statuses=records[1000:1500])
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
     assert tick.get_num_requested(PERFORMANCE) == 1
+
+
+STATUSES_CHECK = "deployed_model_performance_statuses_keep_arriving"
+
+
+def test_a_warning_when_readings_keep_coming_and_statuses_do_not(
+    env, backend_instance, broker_url, queues, records, monkeypatch
+):
+    instance = backend_instance
+    monkeypatch.setenv("MLOPS_MAX_UNLABELLED_READINGS", "1000")
+    ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
+    _deploy(instance, env)
+    materialize(instance, "devices_at_risk")
+    check = _check(materialize(instance, "deployed_model_performance"), STATUSES_CHECK)
+    assert check.passed and check.metadata["readings_waiting"].value == 500
+    # Readings go on arriving; statuses do not.
+    ingest(instance, broker_url, queues, readings=records[1500:2500])
+    check = _check(materialize(instance, "deployed_model_performance"), STATUSES_CHECK)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["readings_waiting"].value == 1500
+    assert check.metadata["first_waiting_udi"].value == 1001
+    stored_at = check.metadata["newest_status_stored_at"].value
+    assert stored_at.startswith("20") and stored_at in check.description
+    assert "since UDI 1001" in check.description and "stopped arriving" in check.description
