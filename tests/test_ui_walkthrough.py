@@ -194,6 +194,11 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     at_risk = ui.wait_for(ui.metadata_pattern("devices_at_risk", r"\[([0-9,\s]*)\]"), "the UDIs")
     assert {int(udi) for udi in at_risk.group(1).split(",") if udi.strip()} <= set(range(501, 1001))
     ui.shot("devices-at-risk.png")
+    # The riskiest machines, each with its failure mode, margin and action (an inline table).
+    ui.wait_for(r"failure_mode[\s\S]*margin[\s\S]*action", "the riskiest table's columns")
+    assert re.search(r"(overstrain|power|heat dissipation|tool wear)\s", ui.text())
+    ui.page.get_by_text("riskiest", exact=True).first.scroll_into_view_if_needed()
+    ui.shot("devices-at-risk-riskiest.png")
 
     # 9. More data, a second model through the gate, deployed, then rolled back.
     _published_batches_are_stored(ui, readings, "cleaned_readings", "1,500")

@@ -87,10 +87,25 @@ def _assert_the_loop_ran(output: str, env, instance: dg.DagsterInstance) -> None
     assert history[1].forced == (not second.gate.passed)
     assert f"model_name: {first.name}" in output and f"model_name: {second.name}" in output
     assert "model_name: previous" in output
+    _assert_every_scoring_scored_nearly_all_and_said_why(output)
     _assert_freshness_is_reported_in_phases(output)
     assert len(_automated_materializations(instance, "production_model_candidates")) == 3
     _assert_each_deployment_was_scored_in_its_run(instance, len(history))
     _assert_monitoring_reacted_to_the_drift(output, third.name, instance)
+
+
+def _assert_every_scoring_scored_nearly_all_and_said_why(output: str) -> None:
+    scorings = re.findall(r"(\d+) machines' status is unknown; (\d+) scored, (\d+) refused", output)
+    assert len(scorings) >= 4
+    for unknown, scored, refused in scorings:
+        assert int(scored) + int(refused) == int(unknown) and int(refused) <= 0.05 * int(unknown)
+    # Each machine at risk with its mode, its margin and the crew's action.
+    at_risk = re.findall(
+        r"UDI \d+ \([LMH]\d+\), probability [\d.]+: ([a-z ]+), (.+) -> (.+)", output
+    )
+    assert at_risk and {mode for mode, _, _ in at_risk} <= {
+        "heat dissipation", "power", "overstrain", "tool wear", "unexplained"
+    }  # fmt: skip
 
 
 def _assert_each_deployment_was_scored_in_its_run(instance, deployments: int) -> None:
