@@ -239,6 +239,9 @@ class Walkthrough:
                  f"{meta['num_scored']} scored, {meta['num_refused']} refused (outside what the "
                  f"model was trained on); {meta['num_at_risk']} at risk")  # fmt: skip
         self.say(f"  UDIs at risk: {meta['devices_at_risk']}")
+        if meta.get("shadow_scored"):
+            self.say(f"  shadow: {meta['shadow_model']} scored the same {meta['shadow_scored']} "
+                     "readings beside it, logged as shadow")  # fmt: skip
         for row in meta["riskiest"]:
             if row["at_risk"]:
                 self.say(f"    UDI {row['UDI']} ({row['product_id']}), probability "
@@ -279,6 +282,9 @@ class Walkthrough:
                  f"{_score(meta['last_batch_f1'])} over {meta['last_batch_labelled']}; caught "
                  f"{meta['failures_caught']}, missed {meta['failures_missed']}, false alarms "
                  f"{meta['false_alarms']}")  # fmt: skip
+        if meta.get("shadow_model", "none") != "none":
+            self.say(f"  the gate on live evidence: {meta['shadow_model']} is "
+                     f"{meta['shadow_status']} ({meta['shadow_verdict']})")  # fmt: skip
         return meta
 
     def _drift_check_of(self, ingestion: dict) -> dict:

@@ -13,9 +13,9 @@ not whether one has the better F1, the figure the loop promises. Three outcomes:
   one-sided 95 % bound, models equal on 1,000-row windows of the reference data were promoted
   in 13 % of them, `bench/decisions.py`);
 - **reject**: the new model's F1 does not beat the champion's by the margin (a tie never wins);
-- **not enough evidence yet**: better, but the interval still reaches below the margin, or fewer
-  than the minimum failures in the window; the model stays trained, and the verdict says how many
-  more labelled failures would settle it.
+- **not enough evidence yet**: fewer than the minimum failures in the window, or better but with
+  the interval still reaching below the margin; the model stays trained, and the verdict says
+  how many more labelled failures would settle it.
 """
 
 from __future__ import annotations
@@ -84,17 +84,17 @@ def decide(
     failed, new, old = (np.asarray(a, dtype=int) for a in (failed, new, old))
     difference, low, high = paired_f1_difference(failed, new, old)
     failures = int(failed.sum())
+    if failures < min_failures:
+        return Decision(NOT_ENOUGH_EVIDENCE, difference, low, high, min_failures - failures)
     if difference <= margin or math.isclose(difference, margin):
         return Decision(REJECT, difference, low, high, None)
-    if failures >= min_failures and low > margin:
+    if low > margin:
         return Decision(PROMOTE, difference, low, high, None)
     # The interval narrows as one over the root of the failures: how many would lift its lower
     # end above the margin, at the difference seen.
     half_width = max((high - low) / 2, 1e-9)
     settled = math.ceil(failures * (half_width / (difference - margin)) ** 2)
-    return Decision(
-        NOT_ENOUGH_EVIDENCE, difference, low, high, max(settled, min_failures) - failures
-    )
+    return Decision(NOT_ENOUGH_EVIDENCE, difference, low, high, max(settled - failures, 1))
 
 
 def _verdicts(model: object, window: pd.DataFrame) -> np.ndarray:
@@ -140,13 +140,48 @@ def gate(
         )  # fmt: skip
     champion_model, champion_entry = champion
     old = _verdicts(champion_model, window).astype(bool)
-    decision = decide(failed, new, old, margin, min_failures)
+    return _decided(failed, new, old, span, champion_entry.name, min_failures)
+
+
+def live_gate(
+    failed: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray,
+    udis: np.ndarray,
+    champion: str,
+    margin: float,
+    min_failures: int,
+) -> GateResult:
+    """The same decision on live evidence: both models' verdicts on readings scored while one
+    was deployed and the other shadowed it, labelled since."""
+    failed, new, old = (np.asarray(a, dtype=bool) for a in (failed, new, old))
+    span = {
+        "window_first_udi": int(udis.min()) if len(udis) else None,
+        "window_last_udi": int(udis.max()) if len(udis) else None,
+        "window_rows": len(udis),
+        "margin": margin,
+        "failures": int(failed.sum()),
+    }
+    return _decided(failed, new, old, span, champion, min_failures, live=True)
+
+
+def _decided(
+    failed: np.ndarray,
+    new: np.ndarray,
+    old: np.ndarray,
+    span: dict,
+    champion: str,
+    min_failures: int,
+    live: bool = False,
+) -> GateResult:
+    decision = decide(failed, new, old, span["margin"], min_failures)
+    reason = _reason(decision, span, span["margin"], min_failures)
     return GateResult(
-        **span, f1=f1, champion=champion_entry.name, champion_f1=_f1_of(failed, old),
+        **span, f1=_f1_of(failed, new), champion=champion, champion_f1=_f1_of(failed, old),
         passed=decision.outcome == PROMOTE, outcome=decision.outcome,
         f1_difference_low=round(decision.low, 4), f1_difference_high=round(decision.high, 4),
         more_failures_needed=decision.more_failures_needed,
-        reason=_reason(decision, span, margin, min_failures),
+        reason=f"live, as the champion's shadow: {reason}" if live else reason,
     )  # fmt: skip
 
 

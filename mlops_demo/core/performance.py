@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from mlops_demo.core.evaluation import mode_agreement, recall_by_failure_type
@@ -125,6 +126,36 @@ def realized_performance(
         _model_performance(model, labelled[labelled[MODEL] == model], deployed_at.get(model))
         for model in order.index
     ]
+
+
+@dataclass(frozen=True)
+class PairedVerdicts:
+    """Two models' verdicts on the same labelled readings, in UDI order."""
+
+    udis: np.ndarray
+    failed: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+
+
+def paired_verdicts(
+    predictions: pd.DataFrame, statuses: pd.DataFrame, first: str, second: str
+) -> PairedVerdicts:
+    """The readings both models scored and whose status has arrived, with both verdicts: the
+    live evidence for comparing the deployed model with its shadow."""
+    labelled = label(predictions, statuses)
+    known = labelled[labelled["failed"].notna()]
+    verdicts = [
+        known[known[MODEL] == m].set_index(UDI)["at_risk"].astype(bool) for m in (first, second)
+    ]
+    both = verdicts[0].index.intersection(verdicts[1].index).sort_values()
+    failed = known.drop_duplicates(UDI).set_index(UDI)["failed"].astype(bool)
+    return PairedVerdicts(
+        udis=both.to_numpy(),
+        failed=failed.loc[both].to_numpy(dtype=bool),
+        first=verdicts[0].loc[both].to_numpy(dtype=bool),
+        second=verdicts[1].loc[both].to_numpy(dtype=bool),
+    )
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,23 @@ class ModelRegistry:
         stack = _deployed_stack(history)
         return next((entry for entry in models if stack and entry.name == stack[-1]), None)
 
+    def shadow(self) -> ModelEntry | None:
+        """The model that scores beside the champion: the newest one the gate has not turned
+        down and nobody has deployed (a candidate, or one waiting for evidence)."""
+        statuses = self.statuses()
+        waiting = [
+            e for e in self.entries() if e.decided and statuses[e.name] in (CANDIDATE, TRAINED)
+        ]
+        return waiting[-1] if waiting else None
+
+    def record_live_gate(self, name: str, gate: GateResult) -> str:
+        """Replace a model's gate with one decided on live evidence; returns its new status."""
+        with self.storage.locked():
+            models, history = self._read()
+            models = [replace(e, gate=gate, decided=True) if e.name == name else e for e in models]
+            self._write(models, history)
+        return self.statuses()[name]
+
     def deployed_name(self) -> str | None:
         champion = self.champion()
         return champion.name if champion else None

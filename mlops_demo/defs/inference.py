@@ -54,10 +54,11 @@ def _riskiest_table(scored: pd.DataFrame) -> dg.TableMetadataValue:
     )
 
 
-def _predictions(scored: pd.DataFrame, model_name: str) -> list[dict]:
+def _predictions(scored: pd.DataFrame, model_name: str, shadow: bool = False) -> list[dict]:
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     return [
         {
+            "shadow": shadow,
             UDI: int(row[UDI]),
             MODEL: model_name,
             "failure_probability": float(row["failure_probability"]),
@@ -67,6 +68,27 @@ def _predictions(scored: pd.DataFrame, model_name: str) -> list[dict]:
         }
         for _, row in scored.iterrows()
     ]
+
+
+def _shadow_scoring(
+    context: dg.AssetExecutionContext, settings: SettingsResource, champion: str, readings
+) -> dict:
+    """The shadow model's verdicts on the same readings, logged as shadow and never acted on:
+    the live evidence the gate weighs once their statuses arrive. A shadow that cannot score
+    is left out with a warning; it never stops the champion's scoring."""
+    registry = settings.registry()
+    shadow = registry.shadow()
+    if shadow is None or shadow.name == champion or readings.empty:
+        return {"shadow_model": "none", "shadow_scored": 0}
+    try:
+        model, entry = registry.load(shadow.name)
+        outside = modelling.outside_signature(readings, entry.signature) != ""
+    except (RegistryError, modelling.SignatureMismatch) as exc:
+        context.log.warning(f"the shadow model {shadow.name} did not score: {exc}")
+        return {"shadow_model": shadow.name, "shadow_scored": 0}
+    scored = modelling.score(model, readings[~outside], settings.crew_capacity)
+    settings.predictions().append(_predictions(scored, entry.name, shadow=True))
+    return {"shadow_model": entry.name, "shadow_scored": len(scored)}
 
 
 def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
@@ -99,7 +121,9 @@ def devices_at_risk(
 ) -> dg.MaterializeResult:
     """The readings whose status has not arrived yet (today's), scored by the deployed model:
     which machines are predicted to fail. Readings outside what the model was trained on are
-    refused, with the reason; every prediction is appended to the prediction log."""
+    refused, with the reason; every prediction is appended to the prediction log. The newest
+    candidate (or model waiting for evidence) scores the same readings as a shadow, logged
+    apart, so the gate can compare the two on live labels."""
     try:
         # The hash recorded at deployment too: a file or entry changed since is never run.
         model, entry = settings.registry().load(deployed_model.name, deployed_model.sha256)
@@ -108,6 +132,7 @@ def devices_at_risk(
     to_score, refused, statuses = _unknown_and_refused(entry, settings)
     scored = modelling.score(model, to_score, settings.crew_capacity)
     stored = settings.predictions().append(_predictions(scored, entry.name))
+    shadow = _shadow_scoring(context, settings, entry.name, to_score)
     at_risk = scored[scored["at_risk"]]
     # Tells the automation that a deployment made earlier in this run needs no run of its own.
     context.instance.add_run_tags(context.run.run_id, {SCORED_WITH_TAG: entry.name})
@@ -128,6 +153,7 @@ def devices_at_risk(
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
             "predictions_stored": stored,
+            **shadow,
             "note": "every reading has its status: nothing is waiting to be scored"
             if scored.empty and refused.empty
             else "",

@@ -4,16 +4,19 @@ drift check on the readings, live with every other check in `checks.py`."""
 from datetime import UTC, datetime
 
 import dagster as dg
+import pandas as pd
 
+from mlops_demo.core.lifecycle import live_gate
 from mlops_demo.core.model_card import named_mode_sentence, recall_by_type_markdown
 from mlops_demo.core.performance import (
     Expected,
     ModelPerformance,
     expected_of,
+    paired_verdicts,
     realized_performance,
 )
 from mlops_demo.core.records import FAILURE_TYPE, TARGET, UDI
-from mlops_demo.core.registry import ModelRegistry
+from mlops_demo.core.registry import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry, ModelRegistry
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
 from mlops_demo.defs.checks import (
@@ -137,6 +140,7 @@ def deployed_model_performance(
     )
     return dg.MaterializeResult(
         metadata={
+            **_shadow_gate(context, registry, champion, log, statuses, settings),
             "deployed_model": champion.name if champion else "",
             "test_f1": test_f1,
             **_champion_metadata(current),
@@ -149,6 +153,38 @@ def deployed_model_performance(
             _statuses_keep_arriving(context, settings),
         ],
     )
+
+
+def _shadow_gate(
+    context: dg.AssetExecutionContext,
+    registry: ModelRegistry,
+    champion: ModelEntry | None,
+    log: pd.DataFrame,
+    statuses: pd.DataFrame,
+    settings: SettingsResource,
+) -> dict:
+    """The gate on live evidence: the shadow's verdicts against the champion's on the same
+    readings, labelled since. A model that waited for evidence becomes a candidate or is
+    rejected once the evidence settles it; a candidate's live verdict is reported only."""
+    shadow = registry.shadow()
+    if champion is None or shadow is None:
+        return {"shadow_model": "none", "shadow_verdict": "no model scores beside the champion"}
+    pairs = paired_verdicts(log, statuses, champion.name, shadow.name)
+    gate = live_gate(
+        pairs.failed, pairs.second, pairs.first, pairs.udis, champion.name,
+        settings.champion_margin, settings.gate_min_failures,
+    )  # fmt: skip
+    status = registry.statuses()[shadow.name]
+    if status == TRAINED and gate.outcome != NOT_ENOUGH_EVIDENCE:
+        status = registry.record_live_gate(shadow.name, gate)
+        context.log.info(f"{shadow.name} is now {status}: {gate.reason}")
+    return {
+        "shadow_model": shadow.name,
+        "shadow_status": status,
+        "shadow_labelled": len(pairs.udis),
+        "shadow_outcome": gate.outcome,
+        "shadow_verdict": gate.reason,
+    }
 
 
 def _statuses_keep_arriving(

@@ -9,6 +9,7 @@ from mlops_demo.core.performance import (
     ModelPerformance,
     decay_verdict,
     expected_of,
+    paired_verdicts,
     realized_performance,
 )
 from mlops_demo.core.records import TARGET, UDI
@@ -165,3 +166,16 @@ def test_recall_per_failure_type_and_the_named_mode_against_a_hand_count():
         "Tool Wear Failure": {"failures": 1, "caught": 1},
     }
     assert a.named_mode == {"caught": 2, "named_correctly": 1}
+
+
+def test_paired_verdicts_take_only_the_readings_both_models_scored_and_that_are_labelled():
+    shadow = _log([(1, "b", False, MORNING), (2, "b", True, MORNING), (3, "b", True, MORNING),
+                   (9, "b", True, NEXT_MORNING), (42, "b", True, MORNING)])  # fmt: skip
+    pairs = paired_verdicts(pd.concat([LOG, shadow]), STATUSES, "a", "b")
+    # 9 waits for its status; 42 was scored by b alone; 4-8 by a alone.
+    assert pairs.udis.tolist() == [1, 2, 3]
+    assert pairs.failed.tolist() == [True, False, True]
+    assert (pairs.first.tolist(), pairs.second.tolist()) == (
+        [True, True, False],
+        [False, True, True],
+    )

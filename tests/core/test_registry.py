@@ -252,3 +252,21 @@ def test_a_model_without_enough_evidence_stays_trained_after_the_gate_is_applied
     entry = registry.register({"weights": [1]}, summary(), waiting)
     assert registry.decide(entry.name) == "trained"
     assert registry.resolve(entry.name).gate.more_failures_needed == 4
+
+
+def test_the_shadow_is_the_newest_model_the_gate_did_not_turn_down(tmp_path):
+    registry = ModelRegistry(FolderRegistryStorage(tmp_path), TEST_KEY)
+    champion = _register(registry)
+    registry.deploy(champion.name)
+    assert registry.shadow() is None  # the champion never shadows itself
+    waiting_gate = replace(gate(passed=False), outcome=NOT_ENOUGH_EVIDENCE)
+    waiting = registry.register({"weights": [2]}, summary(), waiting_gate)
+    assert registry.shadow() is None  # not decided yet: production_model_candidates has not run
+    registry.decide(waiting.name)
+    assert registry.shadow().name == waiting.name
+    _register(registry, passed=False)  # rejected: never a shadow
+    assert registry.shadow().name == waiting.name
+    # Live evidence settles it.
+    settled = replace(waiting_gate, outcome="promote", passed=True, reason="live")
+    assert registry.record_live_gate(waiting.name, settled) == "candidate"
+    assert registry.resolve(waiting.name).gate.reason == "live"

@@ -6,7 +6,15 @@ import json
 import dagster as dg
 import pandas as pd
 import pytest
-from helpers.runs import current_settings, deploy_config, ingest, materialize, metadata, run_job
+from helpers.runs import (
+    current_settings,
+    deploy_config,
+    ingest,
+    materialize,
+    metadata,
+    run_job,
+    train_config,
+)
 
 from mlops_demo.core.performance import confusion
 from mlops_demo.core.records import TARGET, TORQUE, UDI
@@ -182,3 +190,39 @@ def test_a_warning_when_readings_keep_coming_and_statuses_do_not(
     stored_at = check.metadata["newest_status_stored_at"].value
     assert stored_at.startswith("20") and stored_at in check.description
     assert "since UDI 1001" in check.description and "stopped arriving" in check.description
+
+
+def test_a_model_waiting_for_evidence_shadows_the_champion_and_live_labels_settle_it(
+    env, backend_instance, broker_url, queues, records, monkeypatch
+):
+    instance = backend_instance
+    ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
+    champion = _deploy(instance, env)
+    # A second model whose window cannot settle it: it stays trained, waiting for evidence.
+    monkeypatch.setenv("MLOPS_GATE_MIN_FAILURES", "1000")
+    run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
+    materialize(instance, "production_model_candidates")
+    registry = current_settings().registry()
+    waiting = registry.entries()[-1].name
+    assert registry.statuses()[waiting] == "trained" and registry.shadow().name == waiting
+
+    # Both score readings 1001-1500; the shadow's verdicts are logged as shadow.
+    scoring = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
+    assert (scoring["model_name"], scoring["shadow_model"]) == (champion, waiting)
+    assert scoring["shadow_scored"] > 0
+    log = current_settings().predictions().read_frame()
+    shadowed = log[log["model"] == waiting]
+    assert len(shadowed) == scoring["shadow_scored"] and shadowed["shadow"].all()
+    assert not log[log["model"] == champion]["shadow"].any()
+
+    # Their statuses arrive; with a reachable minimum the live evidence decides.
+    ingest(instance, broker_url, queues, statuses=records[1000:1500])
+    monkeypatch.setenv("MLOPS_GATE_MIN_FAILURES", "5")
+    performance = metadata(materialize(instance, "deployed_model_performance"), PERFORMANCE.path[0])
+    assert performance["shadow_model"] == waiting
+    assert performance["shadow_labelled"] == scoring["shadow_scored"]
+    assert performance["shadow_verdict"].startswith("live, as the champion's shadow: ")
+    settled = current_settings().registry().statuses()[waiting]
+    assert performance["shadow_outcome"] in ("promote", "reject")
+    assert settled == {"promote": "candidate", "reject": "rejected"}[performance["shadow_outcome"]]
+    assert performance["shadow_status"] == settled

@@ -22,7 +22,8 @@ from mlops_demo.core.store.protocol import canonical_line
 from mlops_demo.core.store.udi_index import line_udis
 
 MODEL = "model"
-# The failure mode, its margin and the action are empty in lines logged before they were kept.
+# The failure mode, its margin and the action are empty in lines logged before they were kept;
+# `shadow` is true for a verdict of the model scoring beside the deployed one, never acted on.
 COLUMNS = (
     UDI,
     MODEL,
@@ -32,6 +33,7 @@ COLUMNS = (
     "failure_mode",
     "margin",
     "action",
+    "shadow",
 )
 
 
@@ -46,7 +48,10 @@ class PredictionLog(Protocol):
 
 
 def _line(prediction: dict) -> bytes:
-    return canonical_line({column: prediction.get(column, "") for column in COLUMNS})
+    defaults = {"shadow": False}
+    return canonical_line(
+        {column: prediction.get(column, defaults.get(column, "")) for column in COLUMNS}
+    )
 
 
 class JsonlPredictionLog:
