@@ -10,8 +10,8 @@ from their multinomial). McNemar's test would ask whether the models err on diff
 not whether one has the better F1, the figure the loop promises. Three outcomes:
 
 - **promote**: the interval's lower end is above the margin (a one-sided 97.5 % bound: with a
-  one-sided 95 % bound, models equal on 1,000-row windows of the reference data were promoted
-  in 13 % of them, `bench/decisions.py`);
+  one-sided 95 % bound, models equal on contiguous 1,000-row windows of the reference data were
+  promoted in 11 % of them, `docs/monitoring.md`);
 - **reject**: the new model's F1 does not beat the champion's by the margin (a tie never wins);
 - **not enough evidence yet**: fewer than the minimum failures in the window, or better but with
   the interval still reaching below the margin; the model stays trained, and the verdict says
