@@ -1,7 +1,7 @@
 """Training assets on stores written by the real ingestion path."""
 
 import pytest
-from helpers.runs import current_settings, ingest, materialize, metadata, run_job
+from helpers.runs import current_settings, ingest, materialize, metadata, run_job, train_config
 
 from mlops_demo.core.simulator import simulate
 
@@ -16,7 +16,7 @@ def instance(backend_instance):
 def test_join_split_and_train_record_their_numbers(env, instance, broker_url, queues):
     records = simulate(1000)
     ingest(instance, broker_url, queues, readings=records, statuses=records[:500])
-    result = run_job(instance, "train_ml_model")
+    result = run_job(instance, "train_ml_model", run_config=train_config(forward_chained_folds=7))
     assert metadata(result, "joined_cleaned_readings_and_statuses")["num_matches"] == 500
     train = {k: v for k, v in metadata(result, "training_data").items() if k != "path"}
     test = metadata(result, "test_data")
