@@ -87,7 +87,7 @@ def publish(
 ) -> None:
     """Publish machine readings or daily statuses to RabbitMQ, from the simulator or a CSV file
     in the reference format. Every message is persistent, and reported as published only once
-    the broker has it on disk (a transaction per 500 messages).
+    the broker has confirmed it on disk (asynchronous publisher confirms).
 
     \b
     Examples:

@@ -18,30 +18,42 @@ def test_published_messages_arrive_exactly_and_in_order(broker_url, queues):
     assert broker.queue_depth(broker_url, queue) == 0
 
 
-def test_publishing_confirms_whole_transactions_and_reports_each(broker_url, queues):
+def test_publishing_reports_each_growth_of_the_confirmed_count(broker_url, queues):
     queue = queues["readings"]
     reported: list[int] = []
-    total = 2 * broker.TX_BATCH + 7
+    total = 3 * broker.CONFIRM_WINDOW + 7
     bodies = [b"%d" % i for i in range(total)]
     assert broker.publish(broker_url, queue, bodies, on_confirmed=reported.append) == total
-    assert reported == [broker.TX_BATCH, 2 * broker.TX_BATCH, total]
+    # Reported while publishing (at most a window unconfirmed), not only at the end.
+    assert len(reported) >= 3 and reported == sorted(set(reported)) and reported[-1] == total
+    assert reported[0] >= total - 3 * broker.CONFIRM_WINDOW
     assert broker.queue_depth(broker_url, queue) == total
 
 
-def test_a_queue_deleted_while_publishing_fails_clearly_after_the_last_confirmed_batch(
+def test_spaced_messages_are_confirmed_one_at_a_time(broker_url, queues):
+    reported: list[int] = []
+    bodies = [b"%d" % i for i in range(5)]
+    confirmed = broker.publish(
+        broker_url, queues["readings"], bodies, on_confirmed=reported.append, period_seconds=0.01
+    )
+    assert confirmed == 5 and reported == [1, 2, 3, 4, 5]
+
+
+def test_a_queue_deleted_while_publishing_fails_clearly_after_the_last_confirmed_count(
     broker_url, queues
 ):
     queue = queues["readings"]
     reported: list[int] = []
 
-    def delete_after_the_first_batch(count: int) -> None:
+    def delete_at_the_first_report(count: int) -> None:
         reported.append(count)
-        broker.delete_queue(broker_url, queue)
+        if len(reported) == 1:
+            broker.delete_queue(broker_url, queue)
 
-    bodies = [b"%d" % i for i in range(3 * broker.TX_BATCH)]
-    with pytest.raises(broker.BrokerUnavailable, match="could not route 500 messages to queue"):
-        broker.publish(broker_url, queue, bodies, on_confirmed=delete_after_the_first_batch)
-    assert reported == [broker.TX_BATCH]
+    bodies = [b"%d" % i for i in range(4 * broker.CONFIRM_WINDOW)]
+    with pytest.raises(broker.BrokerUnavailable, match=r"could not route \d+ messages for queue"):
+        broker.publish(broker_url, queue, bodies, on_confirmed=delete_at_the_first_report)
+    assert 0 < reported[0] < len(bodies)
 
 
 def test_a_chunk_whose_write_fails_is_not_acked(broker_url, queues):
@@ -99,11 +111,11 @@ def test_both_queue_types_publish_count_and_drain_alike(
     broker_url, queues, monkeypatch, queue_type
 ):
     queue = queues["readings"]
-    bodies = [b"%d" % i for i in range(broker.TX_BATCH + 3)]
+    bodies = [b"%d" % i for i in range(2 * broker.CONFIRM_WINDOW + 3)]
     assert broker.publish(broker_url, queue, bodies, queue_type=queue_type) == len(bodies)
     assert broker.queue_depth(broker_url, queue, queue_type) == len(bodies)
     received: list[bytes] = []
-    drained = broker.drain(broker_url, queue, received.extend, 200, queue_type=queue_type)
+    drained = broker.drain(broker_url, queue, received.extend, 2000, queue_type=queue_type)
     assert drained == len(bodies)
     assert received == bodies
     # The queue has the type asked for: the broker refuses it as the other one.
