@@ -202,9 +202,10 @@ class Walkthrough:
             "production_model_candidates to be materialized by the automation sensor",
             lambda: self._newest("production_model_candidates", after=run["endTime"] - 1),
         )["metadata"]
+        models = candidates["num_candidates"]
         self.say(
             "  production_model_candidates materialized by itself "
-            f"({candidates['num_candidates']} candidates):"
+            f"({models} model{'' if models == 1 else 's'}, each with its status):"
         )
         table = pd.DataFrame(candidates["candidates"]).fillna("")
         for line in table.to_string(index=False).splitlines():
