@@ -2,8 +2,11 @@
 
 import json
 import os
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -89,3 +92,23 @@ def run_job_timed(job_name: str, run_config: dict | None = None) -> TimedRun:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert result.success
     return TimedRun(result, seconds, cpu)
+
+
+@contextmanager
+def private_dagster_dev(prefix: str) -> Iterator[object]:
+    """A started `dagster dev` (not yet answering) on a Dagster home, data directory and queues
+    of its own, stopped and its queues deleted afterwards."""
+    from mlops_demo.devserver.dagster_dev import DagsterDev
+
+    tag = uuid.uuid4().hex[:8]
+    queues = (f"bench_{prefix}_{tag}_readings", f"bench_{prefix}_{tag}_statuses")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(MLOPS_DATA_DIR=tmp, MLOPS_READINGS_QUEUE=queues[0],
+                          MLOPS_STATUSES_QUEUE=queues[1])  # fmt: skip
+        dev = DagsterDev(home=Path(tmp) / "home")
+        try:
+            dev.start()
+            yield dev
+        finally:
+            dev.stop()
+            cleanup(broker_url(), *queues)

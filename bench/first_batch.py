@@ -11,15 +11,11 @@ starting, and its work; and how long the webserver took to answer.
 """
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from _common import broker_url, cleanup
+from _common import private_dagster_dev
 
 from mlops_demo.cli.walkthrough import PHASES, Walkthrough
 from mlops_demo.core.streams import READINGS
@@ -40,22 +36,12 @@ def _ui_answers(dev: DagsterDev, timeout: float = 120.0) -> float:
 
 
 def one_start(batches: int) -> tuple[float, list]:
-    tag = uuid.uuid4().hex[:8]
-    queues = (f"bench_first_{tag}_readings", f"bench_first_{tag}_statuses")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(MLOPS_DATA_DIR=tmp, MLOPS_READINGS_QUEUE=queues[0],
-                          MLOPS_STATUSES_QUEUE=queues[1])  # fmt: skip
-        dev = DagsterDev(home=Path(tmp) / "home")
-        try:
-            started = time.monotonic()
-            dev.start()
-            answered = _ui_answers(dev) - started
-            walk = Walkthrough(dev, 500, say=lambda _line: None)
-            for _ in range(batches):
-                walk.publish_and_ingest(READINGS)
-        finally:
-            dev.stop()
-            cleanup(broker_url(), *queues)
+    started = time.monotonic()
+    with private_dagster_dev("first") as dev:
+        answered = _ui_answers(dev) - started
+        walk = Walkthrough(dev, 500, say=lambda _line: None)
+        for _ in range(batches):
+            walk.publish_and_ingest(READINGS)
     return answered, walk.timings.freshness
 
 

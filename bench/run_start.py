@@ -14,16 +14,12 @@ among them: only the steps that fit, score or test import them).
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from _common import broker_url, cleanup
+from _common import private_dagster_dev
 
 from mlops_demo.devserver.dagster_dev import DagsterDev
 
@@ -75,27 +71,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     runs = parser.parse_args().runs
-    tag = uuid.uuid4().hex[:8]
-    queues = (f"bench_start_{tag}_readings", f"bench_start_{tag}_statuses")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(MLOPS_DATA_DIR=tmp, MLOPS_READINGS_QUEUE=queues[0],
-                          MLOPS_STATUSES_QUEUE=queues[1])  # fmt: skip
-        dev = DagsterDev(home=Path(tmp) / "home")
-        phases: dict[str, list[float]] = {"queued": [], "start": [], "work": []}
-        try:
-            dev.start()
-            dev.wait_until_ready()
-            for _ in range(runs):
-                run_id = dev.launch(JOB)
-                if dev.wait_for_run(run_id)["status"] != "SUCCESS":
-                    raise RuntimeError(f"run {run_id} failed: {dev.failure_message(run_id)}")
-                t = _event_times(dev, run_id)
-                phases["queued"].append(t["RunStartingEvent"] - t["RunEnqueuedEvent"])
-                phases["start"].append(t["RunStartEvent"] - t["RunStartingEvent"])
-                phases["work"].append(t["RunSuccessEvent"] - t["RunStartEvent"])
-        finally:
-            dev.stop()
-            cleanup(broker_url(), *queues)
+    phases: dict[str, list[float]] = {"queued": [], "start": [], "work": []}
+    with private_dagster_dev("start") as dev:
+        dev.wait_until_ready()
+        for _ in range(runs):
+            run_id = dev.launch(JOB)
+            if dev.wait_for_run(run_id)["status"] != "SUCCESS":
+                raise RuntimeError(f"run {run_id} failed: {dev.failure_message(run_id)}")
+            t = _event_times(dev, run_id)
+            phases["queued"].append(t["RunStartingEvent"] - t["RunEnqueuedEvent"])
+            phases["start"].append(t["RunStartEvent"] - t["RunStartingEvent"])
+            phases["work"].append(t["RunSuccessEvent"] - t["RunStartEvent"])
     imports = {
         module: statistics.median(_import_seconds(module) for _ in range(3))
         for module in ("mlops_demo.definitions", "dagster")
