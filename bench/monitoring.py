@@ -35,9 +35,8 @@ from pathlib import Path
 import numpy as np
 from _common import peak_rss_mb
 
-from mlops_demo.core.records import reading_of, status_of
+from mlops_demo.core.records import canonical_line, reading_of, status_of
 from mlops_demo.core.simulator import iter_records
-from mlops_demo.core.store.protocol import canonical_line
 
 # What each computation reads: its baseline reads the same files and computes nothing.
 FILES = {

@@ -16,11 +16,11 @@ import click
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.core import broker
-from mlops_demo.core.settings import redact_url
+from mlops_demo.core.settings import instance_kind, redact_url
 from mlops_demo.core.store import PostgresBackend, StoreUnavailable
 from mlops_demo.core.streams import STREAMS
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
-from mlops_demo.devserver.dagster_dev import instance_kind, project_dagster_home
+from mlops_demo.devserver.dagster_dev import project_dagster_home
 from mlops_demo.devserver.processes import running_dagster_processes
 
 KEEP = {".gitkeep", "dagster.yaml"}

@@ -8,7 +8,6 @@ devices_at_risk refresh. Everything goes through dagster dev's GraphQL API, as t
 
 from __future__ import annotations
 
-import itertools
 import os
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ from mlops_demo.core import broker
 from mlops_demo.core.records import UDI
 from mlops_demo.core.streams import READINGS, STATUSES, Stream
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
-from mlops_demo.devserver.dagster_dev import ASSET_JOB, DagsterDev, DagsterDevError
+from mlops_demo.devserver.dagster_dev import ASSET_JOB, PHASES, DagsterDev, DagsterDevError
 from mlops_demo.devserver.processes import running_dagster_processes
 
 SENSORS = (
@@ -43,7 +42,6 @@ REALIZED_F1_CHECK = "deployed_model_performance_realized_f1_holds"
 # The freshness goals: data stored within 5 s of publishing (median) and 7 s (every batch); a
 # deployment scored within 5 s.
 STORED_MEDIAN_GOAL, STORED_EVERY_GOAL, SCORED_GOAL = 5.0, 7.0, 5.0
-PHASES = ("tick wait", "queued", "start", "work")
 WAIT_SECONDS = 180.0
 _PUBLISH_KINDS = {READINGS.name: "readings", STATUSES.name: "statuses"}
 _INGESTION = {READINGS.name: "cleaned_readings", STATUSES.name: "cleaned_daily_statuses"}
@@ -119,13 +117,7 @@ class Walkthrough:
 
     def _freshness(self, name: str, since: float, event: dict) -> Freshness:
         """Records how long `event` (a materialization) took after `since`, phase by phase."""
-        run = self.dev.run_timeline(event["run_id"])
-        # `since` is when the publish command returned; its process may still have been exiting
-        # when a tick had already created the run for the messages it sent.
-        since = min(since, run["created"])
-        marks = [since, run["created"], run["launched"], run["started"], event["timestamp"]]
-        phases = tuple(max(later - earlier, 0.0) for earlier, later in itertools.pairwise(marks))
-        measured = Freshness(name, event["timestamp"] - since, phases)
+        measured = Freshness(name, *self.dev.phases_until(since, event))
         self.timings.freshness.append(measured)
         return measured
 

@@ -24,6 +24,7 @@ from mlops_demo.core.records import (
     STATUS_FIELDS,
     TOOL_WEAR,
     TORQUE,
+    canonical_line,
 )
 
 MAX_BODY_BYTES = 64 * 1024
@@ -92,7 +93,6 @@ _READING, _STATUS = msgspec.json.Decoder(Reading), msgspec.json.Decoder(Status)
 _ENCODER = msgspec.json.Encoder()
 # msgspec writes 1e-05 as 0.00001, Python as 1e-05. The stores compare a line byte for byte
 # with the lines stored before, so a reading holding so small a number keeps Python's form.
-_PYTHON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _SMALLEST_PLAIN = 1e-4
 
 
@@ -140,7 +140,7 @@ def clean_reading(body: bytes) -> Cleaned:
     line = _ReadingLine(reading.udi, product_id, reading.type, *numbers)
     for number in numbers:
         if number.__class__ is float and number < _SMALLEST_PLAIN:
-            return Cleaned(reading.udi, _PYTHON_ENCODER.encode(msgspec.to_builtins(line)).encode())
+            return Cleaned(reading.udi, canonical_line(msgspec.to_builtins(line)))
     return Cleaned(reading.udi, _ENCODER.encode(line))
 
 

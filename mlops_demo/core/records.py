@@ -1,5 +1,7 @@
 """The record schema: the AI4I 2020 column names and which of them travel in which message."""
 
+import json
+
 UDI = "UDI"
 PRODUCT_ID = "Product ID"
 TYPE = "Type"
@@ -50,3 +52,12 @@ def reading_of(record: dict) -> dict:
 def status_of(record: dict) -> dict:
     """The evening status carried by a full record."""
     return {field: record[field] for field in STATUS_FIELDS}
+
+
+# One encoder for every record: json.dumps with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_line(record: dict) -> bytes:
+    """The record's one stored form, without its newline."""
+    return _CANONICAL.encode(record).encode()

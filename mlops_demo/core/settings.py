@@ -76,6 +76,11 @@ def store_folder(store_url: str, data_dir: Path) -> Path | None:
     return (data_dir / Path(store_url).expanduser()).resolve() if store_url else data_dir
 
 
+def instance_kind(environ: Mapping[str, str]) -> str:
+    """sqlite or postgres: the Dagster instance MLOPS_DAGSTER_INSTANCE selects."""
+    return environ.get("MLOPS_DAGSTER_INSTANCE") or DAGSTER_INSTANCES[0]
+
+
 def dagster_home(environ: Mapping[str, str], instance: str) -> Path:
     """The Dagster home every route uses: an exported DAGSTER_HOME wins, else the project's home
     for the instance kind (`MLOPS_DAGSTER_INSTANCE`)."""

@@ -30,6 +30,7 @@ from mlops_demo.core.settings import (
     REPO_ROOT,
     SettingsError,
     dagster_home,
+    instance_kind,
     resolve_data_dir,
 )
 from mlops_demo.core.store import Backend, Store, backend_for
@@ -249,7 +250,7 @@ def from_env(
     values: dict[str, object] = {}
     if cls is SettingsResource:
         # The key file lives in the Dagster home every route uses, never in the data directory.
-        home = dagster_home(environ, environ.get("MLOPS_DAGSTER_INSTANCE") or "sqlite")
+        home = dagster_home(environ, instance_kind(environ))
         values["registry_key_file"] = str(home / REGISTRY_KEY_FILE)
     for field in cls.model_fields:
         raw = environ.get(variable(field))

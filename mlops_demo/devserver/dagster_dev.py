@@ -6,6 +6,7 @@ state, metadata, check evaluations, run timelines) go through `graphql()`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -18,7 +19,12 @@ from pathlib import Path
 
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-from mlops_demo.core.settings import DAGSTER_HOMES, DEFAULT_DAGSTER_POSTGRES_URL, dagster_home
+from mlops_demo.core.settings import (
+    DAGSTER_HOMES,
+    DEFAULT_DAGSTER_POSTGRES_URL,
+    dagster_home,
+    instance_kind,
+)
 from mlops_demo.devserver.processes import ProcessGroup, free_port
 
 # The code location's one name, whether started here, by `dagster dev`, `dg dev` or from
@@ -28,15 +34,11 @@ WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 REPOSITORY = "__repository__"
 ASSET_JOB = "__ASSET_JOB"
 READY_TIMEOUT_SECONDS = 120.0
+PHASES = ("tick wait", "queued", "start", "work")
 
 
 class DagsterDevError(RuntimeError):
     """`dagster dev` did not start, answer or do what was asked; the text says which."""
-
-
-def instance_kind(environ: Mapping[str, str]) -> str:
-    """sqlite or postgres: the Dagster instance MLOPS_DAGSTER_INSTANCE selects."""
-    return environ.get("MLOPS_DAGSTER_INSTANCE") or "sqlite"
 
 
 def project_dagster_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -215,6 +217,18 @@ class DagsterDev:
         started = run["startTime"] or created
         return {"created": created, "launched": starting[0] if starting else started,
                 "started": started}  # fmt: skip
+
+    def phases_until(self, since: float, event: dict) -> tuple[float, tuple[float, ...]]:
+        """How long a materialization `event` came after `since` (a publish, a deployment), and
+        that time in the phases of PHASES: until a tick requested its run, queued, the run's
+        process starting, and its work."""
+        run = self.run_timeline(event["run_id"])
+        # `since` is when the publish command returned; its process may still have been exiting
+        # when a tick had already created the run for the messages it sent.
+        since = min(since, run["created"])
+        marks = [since, run["created"], run["launched"], run["started"], event["timestamp"]]
+        phases = tuple(max(later - earlier, 0.0) for earlier, later in itertools.pairwise(marks))
+        return event["timestamp"] - since, phases
 
     def failure_message(self, run_id: str) -> str:
         events = self.graphql(

@@ -27,13 +27,12 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
-from mlops_demo.core.settings import DAGSTER_HOMES
+from mlops_demo.core.settings import DAGSTER_HOMES, instance_kind
 from mlops_demo.core.simulator import simulate
 from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.ingestion import READINGS_NAMES, STATUSES_NAMES, stream_ingestion
 from mlops_demo.defs.resources import SettingsResource, resources_from_env
-from mlops_demo.devserver.dagster_dev import instance_kind
 
 pytestmark = pytest.mark.broker
 

@@ -15,10 +15,9 @@ import pandas as pd
 from psycopg2 import sql
 
 from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
-from mlops_demo.core.records import UDI
+from mlops_demo.core.records import UDI, canonical_line
 from mlops_demo.core.settings import redact_url
 from mlops_demo.core.store.postgres import TablesOnce, connect
-from mlops_demo.core.store.protocol import canonical_line
 from mlops_demo.core.store.udi_index import line_udis
 
 MODEL = "model"

@@ -112,15 +112,6 @@ def difference_of_udis(store: Store, other: Store) -> np.ndarray:
     return np.setdiff1d(store.udis(), other.udis(), assume_unique=True)
 
 
-# One encoder for every record: json.dumps with options builds a new one per call.
-_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_line(record: dict) -> bytes:
-    """The record's one stored form, without its newline."""
-    return _CANONICAL.encode(record).encode()
-
-
 def conflict_reason(udi: int) -> str:
     return f"UDI {udi} is already stored with different content"
 
