@@ -150,6 +150,10 @@ class _Confirms:
 
     def __init__(self, ch) -> None:
         self.sent = self.acked = self.nacked = self.returned = 0
+        # Every delivery tag below `_lowest_open` is settled; above it, those in `_settled`.
+        # The broker may answer out of order: nacks for later messages before the ack that
+        # covers the earlier ones with `multiple`.
+        self._lowest_open, self._settled = 1, set()
         ch._impl.add_on_return_callback(self._on_return)
         ch._impl.confirm_delivery(self._on_ack_or_nack)
         self._ch = ch
@@ -159,11 +163,19 @@ class _Confirms:
 
     def _on_ack_or_nack(self, frame) -> None:
         method = frame.method
-        done = method.delivery_tag - (self.acked + self.nacked) if method.multiple else 1
+        first = self._lowest_open if method.multiple else method.delivery_tag
+        settled = 0
+        for tag in range(max(first, self._lowest_open), method.delivery_tag + 1):
+            if tag not in self._settled:
+                self._settled.add(tag)
+                settled += 1
         if isinstance(method, pika.spec.Basic.Nack):
-            self.nacked += done
+            self.nacked += settled
         else:
-            self.acked += done
+            self.acked += settled
+        while self._lowest_open in self._settled:
+            self._settled.remove(self._lowest_open)
+            self._lowest_open += 1
 
     def send(self, queue: str, body: bytes) -> None:
         # BlockingChannel.basic_publish would wait on the socket after every message, and in
@@ -176,13 +188,19 @@ class _Confirms:
         how many it acked. A message it could not route or refused is an error: a message the
         broker returns comes back before its ack."""
         self._ch._flush_output(lambda: self.sent - self.acked - self.nacked <= outstanding)
-        if self.returned or self.nacked:
-            failed = [f"could not route {self.returned}"] if self.returned else []
-            failed += [f"refused {self.nacked}"] if self.nacked else []
-            raise BrokerUnavailable(
-                f"the broker {' and '.join(failed)} messages for queue {queue!r} (was it deleted "
+        failed = []
+        if self.returned:
+            failed.append(
+                f"could not route {self.returned} messages to queue {queue!r} (was it deleted "
                 "while publishing?)"
             )
+        if self.nacked:
+            failed.append(
+                f"refused {self.nacked} messages for queue {queue!r} (a length limit with "
+                "overflow reject-publish, or a broker error: see its log)"
+            )
+        if failed:
+            raise BrokerUnavailable(f"the broker {' and '.join(failed)}")
         return self.acked
 
 

@@ -1,5 +1,8 @@
 """Broker helpers on the real RabbitMQ: confirmed publishing, depth, ack-after-write drain."""
 
+import subprocess
+import time
+
 import pytest
 
 from mlops_demo.core import broker
@@ -51,9 +54,40 @@ def test_a_queue_deleted_while_publishing_fails_clearly_after_the_last_confirmed
             broker.delete_queue(broker_url, queue)
 
     bodies = [b"%d" % i for i in range(4 * broker.CONFIRM_WINDOW)]
-    with pytest.raises(broker.BrokerUnavailable, match=r"could not route \d+ messages for queue"):
+    deleted = r"could not route \d+ messages to queue .* deleted"
+    with pytest.raises(broker.BrokerUnavailable, match=deleted):
         broker.publish(broker_url, queue, bodies, on_confirmed=delete_at_the_first_report)
     assert 0 < reported[0] < len(bodies)
+
+
+def test_messages_the_broker_refuses_fail_the_publish_after_the_ones_it_took(broker_url, queues):
+    # A policy, not queue arguments: the queue keeps the arguments every publisher declares.
+    queue = queues["readings"]
+    policy = f"test_max_length_{queue}"
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_policy", policy, f"^{queue}$",
+         '{"max-length": 3, "overflow": "reject-publish"}', "--apply-to", "queues"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        broker.queue_depth(broker_url, queue)
+        deadline = time.monotonic() + 10
+        while not _policy_applies(queue, policy):
+            assert time.monotonic() < deadline, "the broker never applied the policy"
+            time.sleep(0.2)
+        with pytest.raises(broker.BrokerUnavailable, match="refused 7 messages for queue"):
+            broker.publish(broker_url, queue, [b"%d" % i for i in range(10)])
+        assert broker.queue_depth(broker_url, queue) == 3
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "clear_policy", policy], capture_output=True)
+
+
+def _policy_applies(queue: str, policy: str) -> bool:
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "policy"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return any(line.split("\t") == [queue, policy] for line in listing.stdout.splitlines())
 
 
 def test_a_chunk_whose_write_fails_is_not_acked(broker_url, queues):
