@@ -115,15 +115,8 @@ def gate(
     min_failures: int = 10,
 ) -> GateResult:
     """Score the new model (and the champion, if there is one) on the window and decide."""
-    udis = window[ID_COLUMN]
     failed = window[LABEL_COLUMN].to_numpy(dtype=bool)
-    span = {
-        "window_first_udi": int(udis.min()) if len(window) else None,
-        "window_last_udi": int(udis.max()) if len(window) else None,
-        "window_rows": len(window),
-        "margin": margin,
-        "failures": int(failed.sum()),
-    }
+    span = _span(window[ID_COLUMN].to_numpy(), failed, margin)
     if window.empty:
         return GateResult(
             **span, f1=None, champion=champion[1].name if champion else None, champion_f1=None,
@@ -155,14 +148,19 @@ def live_gate(
     """The same decision on live evidence: both models' verdicts on readings scored while one
     was deployed and the other shadowed it, labelled since."""
     failed, new, old = (np.asarray(a, dtype=bool) for a in (failed, new, old))
-    span = {
+    span = _span(np.asarray(udis), failed, margin)
+    return _decided(failed, new, old, span, champion, min_failures, live=True)
+
+
+def _span(udis: np.ndarray, failed: np.ndarray, margin: float) -> dict:
+    """What a verdict was reached on: the window's UDIs, its size and failures, the margin."""
+    return {
         "window_first_udi": int(udis.min()) if len(udis) else None,
         "window_last_udi": int(udis.max()) if len(udis) else None,
         "window_rows": len(udis),
         "margin": margin,
         "failures": int(failed.sum()),
     }
-    return _decided(failed, new, old, span, champion, min_failures, live=True)
 
 
 def _decided(

@@ -13,6 +13,7 @@ given to the crew are computed from them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +140,7 @@ def limit_features(readings: pd.DataFrame) -> pd.DataFrame:
     return features
 
 
-def _margin_text(mode: FailureMode, row: pd.Series, q: pd.Series) -> str:
+def _margin_text(mode: FailureMode, row: Mapping, q: Mapping) -> str:
     if mode == HEAT_DISSIPATION:
         return (
             f"process - air {q['temperature_difference_k']:.1f} K at "
@@ -178,9 +179,12 @@ def explain(readings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "failure_mode": [mode.name for mode in modes],
+            # Plain dicts: a Series per row (iterrows) took 0.5 s for 7,000 readings.
             "margin": [
-                _margin_text(mode, row, q.loc[index])
-                for mode, (index, row) in zip(modes, readings.iterrows(), strict=True)
+                _margin_text(mode, row, quantity)
+                for mode, row, quantity in zip(
+                    modes, readings.to_dict("records"), q.to_dict("records"), strict=True
+                )
             ],
             "action": [mode.action for mode in modes],
         },

@@ -66,7 +66,7 @@ def _predictions(scored: pd.DataFrame, model_name: str, shadow: bool = False) ->
             "predicted_at": now,
             **{column: row[column] for column in EXPLANATION_COLUMNS},
         }
-        for _, row in scored.iterrows()
+        for row in scored.to_dict("records")
     ]
 
 
