@@ -26,6 +26,8 @@ PREFETCH_CHUNKS = 2
 # none (a broker paging a deep queue in from disk pauses for seconds).
 IDLE_SECONDS = 1.0
 STALL_SECONDS = 30.0
+# How often a watching sensor asks for the queue's depth: one round trip on an open channel.
+WATCH_POLL_SECONDS = 0.1
 
 
 class BrokerUnavailable(RuntimeError):
@@ -117,6 +119,28 @@ def queue_depth(url: str, queue: str, queue_type: str | None = None) -> int:
     """Messages ready in the queue; the queue is declared if it does not exist yet."""
     with channel(url) as ch:
         return declare(ch, queue, queue_type)
+
+
+def wait_for_depth(
+    url: str,
+    queue: str,
+    minimum: int,
+    seconds: float,
+    queue_type: str | None = None,
+    poll_seconds: float = WATCH_POLL_SECONDS,
+) -> int:
+    """Messages ready in the queue, as soon as they reach `minimum` or after `seconds`.
+
+    One connection watches the whole time: a connection per look would be one more in the
+    broker's log every `poll_seconds`."""
+    deadline = time.monotonic() + seconds
+    with channel(url) as ch:
+        while True:
+            depth = declare(ch, queue, queue_type)
+            left = deadline - time.monotonic()
+            if depth >= minimum or left <= 0:
+                return depth
+            ch.connection.sleep(min(poll_seconds, left))
 
 
 def purge(url: str, queue: str, queue_type: str | None = None) -> int:

@@ -12,6 +12,13 @@ from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 
 # After a failed run, landed batches are retried this long later, not on every tick.
 BACKLOG_RETRY_SECONDS = 60
+# Dagster's sensor daemon wakes every 5 s (MIN_INTERVAL_LOOP_TIME, not a setting), and a tick
+# still in flight at a wake-up makes the sensor wait for the one after: a watching tick ends
+# this long before the next wake-up, leaving room for the gRPC call and the run request.
+DAEMON_LOOP_SECONDS = 5
+TICK_MARGIN_SECONDS = 1.5
+# How often a tick that found a run in flight looks again whether it has finished.
+RUN_POLL_SECONDS = 0.25
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -29,6 +36,28 @@ def daemon_interval(seconds: int) -> int:
     makes it tick at every wake-up (measured: ticks 5 s apart instead of alternating 5 and 10).
     """
     return max(1, seconds - 1)
+
+
+def watch_seconds(settings: SettingsResource) -> float:
+    """How long a queue sensor's tick watches for a full batch: the setting, ending in time for
+    the next tick."""
+    cycle = max(settings.sensor_interval_seconds, DAEMON_LOOP_SECONDS)
+    return min(settings.sensor_watch_seconds, max(0.0, cycle - TICK_MARGIN_SECONDS))
+
+
+def _run_in_flight(
+    context: dg.SensorEvaluationContext, job_name: str, deadline: float
+) -> dg.DagsterRun | None:
+    """The job's run still queued or running at `deadline`, if any: it stops looking as soon as
+    none is, so a batch that arrived during a run is launched the moment the run ends."""
+    while True:
+        in_flight = context.instance.get_run_records(
+            dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1
+        )
+        left = deadline - time.monotonic()
+        if not in_flight or left <= 0:
+            return in_flight[0].dagster_run if in_flight else None
+        time.sleep(min(RUN_POLL_SECONDS, left))
 
 
 def _recent_failure(context: dg.SensorEvaluationContext, job_name: str) -> float | None:
@@ -60,7 +89,10 @@ def queue_depth_sensor(
     name: str, job_name: str, stream: Stream, interval_seconds: int
 ) -> dg.SensorDefinition:
     """A sensor requesting `job_name` when `stream`'s queue holds at least the minimum batch, or
-    when landed batches wait to be stored."""
+    when landed batches wait to be stored.
+
+    A tick watches the queue (and a run in flight) for `sensor_watch_seconds` rather than looking
+    once, so a batch waits a fraction of a second for its run instead of up to the daemon's 5 s."""
 
     @dg.sensor(
         name=name,
@@ -75,23 +107,21 @@ def queue_depth_sensor(
         rabbitmq: RabbitMQResource,
         settings: SettingsResource,
     ):
-        in_flight = context.instance.get_run_records(
-            dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1
-        )
-        if in_flight:
-            run = in_flight[0].dagster_run
+        deadline = time.monotonic() + watch_seconds(settings)
+        run = _run_in_flight(context, job_name, deadline)
+        if run is not None:
             return dg.SkipReason(
                 f"run {run.run_id[:8]} of {job_name} is {run.status.value.lower()}; "
                 "waiting for it to finish before requesting another"
             )
         queue = rabbitmq.queue_name(stream)
+        minimum = settings.min_batch
         try:
-            depth = rabbitmq.queue_depth(stream)
+            depth = rabbitmq.wait_for_depth(stream, minimum, max(0.0, deadline - time.monotonic()))
         except BrokerUnavailable as exc:
             return dg.SkipReason(f"{exc}; trying again on the next tick")
         except QueueTypeMismatch as exc:
             return dg.SkipReason(str(exc))  # it names the setting and the fix
-        minimum = settings.min_batch
         if depth >= minimum:
             context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")
             return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})

@@ -1,5 +1,7 @@
 """The queue-depth sensors on the real broker and a real Dagster instance."""
 
+import threading
+import time
 import uuid
 
 import dagster as dg
@@ -9,6 +11,7 @@ from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.definitions import defs
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
+from mlops_demo.defs.sensors import watch_seconds
 
 SENSORS = {sensor.name: sensor for sensor in defs.sensors}
 min_number_of_readings_sensor = SENSORS["min_number_of_readings_sensor"]
@@ -19,9 +22,23 @@ pytestmark = pytest.mark.broker
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    """A data directory of the test's own, so landed batches are the test's."""
+    """A data directory of the test's own, so landed batches are the test's; ticks look once
+    unless a test has them watch."""
     monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MLOPS_SENSOR_WATCH_SECONDS", "0")
     return tmp_path
+
+
+def _watch(monkeypatch, seconds: float) -> None:
+    # A long interval lifts the cap that ends a watch in time for the daemon's next tick.
+    monkeypatch.setenv("MLOPS_SENSOR_INTERVAL_SECONDS", "60")
+    monkeypatch.setenv("MLOPS_SENSOR_WATCH_SECONDS", str(seconds))
+
+
+def _later(seconds: float, action) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()))
+    thread.start()
+    return thread
 
 
 def _tick(sensor, instance, url: str, queues: dict[str, str], queue_type: str = "classic"):
@@ -153,3 +170,55 @@ def test_a_broker_url_pika_cannot_read_is_a_skip_reason_not_a_crashed_tick(
     assert isinstance(result, dg.SkipReason)
     assert "MLOPS_BROKER_URL" in result.skip_message and "cannot be read" in result.skip_message
     assert "guest:guest" not in result.skip_message
+
+
+def test_a_watching_tick_launches_a_batch_the_moment_it_arrives(
+    monkeypatch, data_dir, instance, broker_url, queues
+):
+    _watch(monkeypatch, 30)
+    publisher = _later(0.5, lambda: broker.publish(broker_url, queues["readings"], [b"{}"] * 500))
+    started = time.monotonic()
+    request = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    publisher.join()
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["mlops_demo/queue_depth"] == "500"
+    assert time.monotonic() - started < 20, "the tick watched on after the batch had arrived"
+
+
+def test_a_watching_tick_on_a_short_queue_skips_once_its_watch_is_over(
+    monkeypatch, data_dir, instance, broker_url, queues
+):
+    _watch(monkeypatch, 0.6)
+    broker.publish(broker_url, queues["statuses"], [b"{}"] * 499)
+    started = time.monotonic()
+    skipped = _tick(min_number_of_machine_statuses_sensor, instance, broker_url, queues)
+    assert time.monotonic() - started >= 0.6
+    assert skipped.skip_message == (
+        f"queue '{queues['statuses']}' holds 499 messages; a run starts at 500"
+    )
+
+
+def test_a_watching_tick_launches_the_waiting_batch_once_the_run_in_flight_ends(
+    monkeypatch, data_dir, instance, broker_url, queues
+):
+    _watch(monkeypatch, 30)
+    broker.publish(broker_url, queues["readings"], [b"{}"] * 500)
+    run = instance.add_run(
+        dg.DagsterRun(
+            job_name="get_all_readings_job",
+            run_id=str(uuid.uuid4()),
+            status=dg.DagsterRunStatus.STARTED,
+        )
+    )
+    ender = _later(0.5, lambda: instance.delete_run(run.run_id))
+    request = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    ender.join()
+    assert isinstance(request, dg.RunRequest)
+
+
+@pytest.mark.parametrize(
+    ("interval", "watch", "watched"), [(5, 3.5, 3.5), (5, 10, 3.5), (1, 10, 3.5), (30, 10, 10)]
+)
+def test_a_watch_ends_in_time_for_the_next_tick(interval, watch, watched):
+    settings = SettingsResource(sensor_interval_seconds=interval, sensor_watch_seconds=watch)
+    assert watch_seconds(settings) == watched
