@@ -95,17 +95,18 @@ def run_job_timed(job_name: str, run_config: dict | None = None) -> TimedRun:
 
 
 @contextmanager
-def private_dagster_dev(prefix: str) -> Iterator[object]:
+def private_dagster_dev(prefix: str, workspace: Path | None = None) -> Iterator[object]:
     """A started `dagster dev` (not yet answering) on a Dagster home, data directory and queues
-    of its own, stopped and its queues deleted afterwards."""
-    from mlops_demo.devserver.dagster_dev import DagsterDev
+    of its own, stopped and its queues deleted afterwards; the project's workspace unless
+    given."""
+    from mlops_demo.devserver.dagster_dev import WORKSPACE, DagsterDev
 
     tag = uuid.uuid4().hex[:8]
     queues = (f"bench_{prefix}_{tag}_readings", f"bench_{prefix}_{tag}_statuses")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(MLOPS_DATA_DIR=tmp, MLOPS_READINGS_QUEUE=queues[0],
                           MLOPS_STATUSES_QUEUE=queues[1])  # fmt: skip
-        dev = DagsterDev(home=Path(tmp) / "home")
+        dev = DagsterDev(home=Path(tmp) / "home", workspace=workspace or WORKSPACE)
         try:
             dev.start()
             yield dev

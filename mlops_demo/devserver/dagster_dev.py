@@ -55,8 +55,15 @@ def _launch_error(exc: DagsterGraphQLClientError) -> str:
 
 
 class DagsterDev:
-    def __init__(self, home: Path | None = None, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        home: Path | None = None,
+        port: int | None = None,
+        log: Path | None = None,
+        workspace: Path = WORKSPACE,
+    ):
         self.home = (home or project_dagster_home()).resolve()
+        self.workspace = workspace
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log or self.home / "dagster_dev.log"
@@ -72,7 +79,7 @@ class DagsterDev:
         env = {**os.environ, "DAGSTER_HOME": str(self.home)}
         if kind == "postgres":
             env.setdefault("MLOPS_DAGSTER_POSTGRES_URL", DEFAULT_DAGSTER_POSTGRES_URL)
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(WORKSPACE),
+        command = [sys.executable, "-m", "dagster", "dev", "-w", str(self.workspace),
                    "-h", "127.0.0.1", "-p", str(self.port)]  # fmt: skip
         # The home folder as working directory: it holds no .env to override DAGSTER_HOME.
         self.group = ProcessGroup(command, cwd=self.home, env=env, log=self.log_path)
@@ -103,14 +110,17 @@ class DagsterDev:
             except DagsterDevError:
                 time.sleep(0.5)
                 continue
-            for entry in data["workspaceOrError"].get("locationEntries", []):
-                if entry["loadStatus"] == "LOADED":
-                    error = entry["locationOrLoadError"]
-                    if error and error["__typename"] == "PythonError":
-                        raise DagsterDevError(
-                            f"the code location failed to load: {error['message']}"
-                        )
-                    return
+            entries = data["workspaceOrError"].get("locationEntries", [])
+            for entry in entries:
+                error = entry["locationOrLoadError"]
+                if (
+                    entry["loadStatus"] == "LOADED"
+                    and error
+                    and error["__typename"] == "PythonError"
+                ):
+                    raise DagsterDevError(f"the code location failed to load: {error['message']}")
+            if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+                return
             time.sleep(0.5)
         raise DagsterDevError(
             f"dagster dev did not answer within {timeout:.0f} s; see {self.log_path}"
@@ -170,14 +180,18 @@ class DagsterDev:
         return started["sensorState"]["status"]
 
     def launch(
-        self, job: str, assets: list[str] | None = None, run_config: dict | None = None
+        self,
+        job: str,
+        assets: list[str] | None = None,
+        run_config: dict | None = None,
+        location: str = LOCATION,
     ) -> str:
         """Launch a job (or assets through the implicit asset job) and return the run id."""
         client = DagsterGraphQLClient("127.0.0.1", port_number=self.port, timeout=30)
         try:
             return client.submit_job_execution(
                 job,
-                repository_location_name=LOCATION,
+                repository_location_name=location,
                 repository_name=REPOSITORY,
                 run_config=run_config or {},
                 asset_selection=assets,
