@@ -32,6 +32,7 @@ import pandas as pd
 
 from mlops_demo.core import drift, evaluation, modelling
 from mlops_demo.core.lifecycle import PROMOTE, REJECT, decide
+from mlops_demo.core.model_spec import Hyperparameters
 from mlops_demo.core.performance import (
     Confusion,
     Expected,
@@ -320,7 +321,7 @@ def _out_of_sample(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     verdicts, failed = [], []
     for cut in range(3000, len(data), 1000):
         train, test = data.iloc[:cut], data.iloc[cut : cut + 1000]
-        model = modelling.build_pipeline(modelling.Hyperparameters()).fit(
+        model = modelling.build_pipeline(Hyperparameters()).fit(
             train[list(modelling.FEATURE_COLUMNS)], train[TARGET]
         )
         verdicts.append(model.predict(test[list(modelling.FEATURE_COLUMNS)]).astype(bool))

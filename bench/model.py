@@ -28,6 +28,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from mlops_demo.core import evaluation, modelling
 from mlops_demo.core.forest import OutOfBagThreshold
+from mlops_demo.core.model_spec import Hyperparameters
 from mlops_demo.core.records import (
     AIR_TEMPERATURE,
     HEAT_DISSIPATION_FAILURE,
@@ -48,7 +49,7 @@ def _forest() -> RandomForestClassifier:
 
 
 def project() -> Pipeline:
-    return modelling.build_pipeline(modelling.Hyperparameters())
+    return modelling.build_pipeline(Hyperparameters())
 
 
 def before_limits() -> Pipeline:

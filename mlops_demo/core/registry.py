@@ -27,7 +27,7 @@ import joblib
 
 from mlops_demo.core.durable import ensure_dir
 from mlops_demo.core.model_card import model_card
-from mlops_demo.core.modelling import TrainingSummary
+from mlops_demo.core.model_spec import TrainingSummary
 from mlops_demo.core.registry_storage import RegistryStorage
 from mlops_demo.core.settings import MODELS_DIR
 

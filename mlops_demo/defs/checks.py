@@ -2,18 +2,27 @@
 metadata: one module, so a reader finds every predicate the loop relies on in one place. Blocking
 checks stop the automation downstream of a failure. Five are evaluated inside the asset they
 judge (their spec and result are here): devices_at_risk's two, on exactly what it scored, and
-deployed_model_performance's two, on the figures it just computed."""
+deployed_model_performance's two, on the figures it just computed.
+
+The drift and decay modules (and pandas with them) are imported by the checks that use them:
+every run imports this module, and an ingestion run with no model deployed needs neither
+(`bench/run_start.py` measures the start)."""
+
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
-from mlops_demo.core import drift
-from mlops_demo.core.performance import Expected, ModelPerformance, decay_verdict
 from mlops_demo.core.records import READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.streams import READINGS, STATUSES, Stream
 from mlops_demo.defs.metadata import NAN, newest_metadata, plotted_number
 from mlops_demo.defs.resources import SettingsResource
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops_demo.core import drift
+    from mlops_demo.core.performance import Expected, ModelPerformance
 
 # Models ----------------------------------------------------------------------------------
 
@@ -140,7 +149,7 @@ SCORED_ONLY_UNKNOWN = dg.AssetCheckSpec(
 
 
 def scored_only_unknown_readings(
-    scored: pd.DataFrame, statuses: pd.DataFrame
+    scored: "pd.DataFrame", statuses: "pd.DataFrame"
 ) -> dg.AssetCheckResult:
     known = sorted(set(scored[UDI]) & set(statuses[UDI]))
     probabilities = scored["failure_probability"]
@@ -201,8 +210,10 @@ STATUSES_KEEP_ARRIVING = dg.AssetCheckSpec(
 
 
 def realized_f1_holds(
-    performance: ModelPerformance | None, expected: Expected, settings: SettingsResource
+    performance: "ModelPerformance | None", expected: "Expected", settings: SettingsResource
 ) -> dg.AssetCheckResult:
+    from mlops_demo.core.performance import decay_verdict
+
     minimum, p_value = settings.min_labelled_predictions, settings.decay_p_value
     verdict = decay_verdict(performance, expected, minimum, p_value)
     batch = performance.last_batch if performance else None
@@ -273,7 +284,7 @@ DRIFT_SCHEMA = dg.TableSchema(
 )
 
 
-def _drift_table(findings: list[drift.Finding]) -> dg.TableMetadataValue:
+def _drift_table(findings: list["drift.Finding"]) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
         [
             dg.TableRecord(
@@ -292,7 +303,9 @@ def _drift_table(findings: list[drift.Finding]) -> dg.TableMetadataValue:
     )
 
 
-def _thresholds(settings: SettingsResource) -> drift.DriftThresholds:
+def _thresholds(settings: SettingsResource) -> "drift.DriftThresholds":
+    from mlops_demo.core import drift
+
     return drift.DriftThresholds(
         p_value=settings.drift_p_value,
         min_readings=settings.drift_min_readings,
@@ -323,6 +336,8 @@ def cleaned_readings_resemble_training_data(
     champion = settings.registry().champion()
     if champion is None:
         return _no_verdict("no model is deployed, so there is no training data to compare with")
+    from mlops_demo.core import drift  # pandas: only once there is a model to compare with
+
     thresholds = _thresholds(settings)
     readings, trained_through = settings.store(READINGS), champion.trained_through_udi
     reference = readings.read_range(

@@ -2,10 +2,8 @@
 the Launchpad."""
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
-from mlops_demo.core.ranking import candidate_rows, recommend
 from mlops_demo.core.registry import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.automation import AFTER_PASSING_CHECKS
 from mlops_demo.defs.resources import SettingsResource
@@ -41,13 +39,16 @@ def _table(rows: list[dict]) -> dg.TableMetadataValue:
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"}, automation_condition=AFTER_PASSING_CHECKS)
 def production_model_candidates(
-    trained_model: ModelEntry, test_data: pd.DataFrame, settings: SettingsResource
+    trained_model: ModelEntry, test_data, settings: SettingsResource
 ) -> dg.MaterializeResult:
     """Applies the newest model's gate on the newest labelled readings neither trained on: a
     candidate if it beats the champion by more than MLOPS_CHAMPION_MARGIN with evidence, rejected
     if it does not beat it, and left trained while the evidence is not enough yet.
     Lists every model with its status; paste the recommended `model_name` into deploy_model's
     Launchpad config."""
+    # The ranking's pandas only in the runs that rank (checks.py says why).
+    from mlops_demo.core.ranking import candidate_rows, recommend
+
     registry = settings.registry()
     try:
         status = registry.decide(trained_model.name)

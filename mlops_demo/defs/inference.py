@@ -1,13 +1,12 @@
 """Inference: today's readings, those whose status has not arrived yet, scored by the deployed
-model; every prediction kept in the prediction log."""
+model; every prediction kept in the prediction log. Scoring's modules (and pandas with them)
+are imported by the functions that score: checks.py says why."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
-from mlops_demo.core import modelling
-from mlops_demo.core.physics import EXPLANATION_COLUMNS
 from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
 from mlops_demo.core.store.predictions import MODEL
@@ -20,6 +19,9 @@ from mlops_demo.defs.checks import (
     scored_only_unknown_readings,
 )
 from mlops_demo.defs.resources import SettingsResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RISKIEST_SHOWN = 20
 REFUSED_SHOWN = 20
@@ -36,7 +38,9 @@ RISKIEST_SCHEMA = dg.TableSchema(
 )
 
 
-def _riskiest_table(scored: pd.DataFrame) -> dg.TableMetadataValue:
+def _riskiest_table(scored: "pd.DataFrame") -> dg.TableMetadataValue:
+    from mlops_demo.core.physics import EXPLANATION_COLUMNS
+
     return dg.MetadataValue.table(
         records=[
             dg.TableRecord(
@@ -54,7 +58,9 @@ def _riskiest_table(scored: pd.DataFrame) -> dg.TableMetadataValue:
     )
 
 
-def _predictions(scored: pd.DataFrame, model_name: str, shadow: bool = False) -> list[dict]:
+def _predictions(scored: "pd.DataFrame", model_name: str, shadow: bool = False) -> list[dict]:
+    from mlops_demo.core.physics import EXPLANATION_COLUMNS
+
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     return [
         {
@@ -76,6 +82,8 @@ def _shadow_scoring(
     """The shadow model's verdicts on the same readings, logged as shadow and never acted on:
     the live evidence the gate weighs once their statuses arrive. A shadow that cannot score
     is left out with a warning; it never stops the champion's scoring."""
+    from mlops_demo.core import modelling
+
     registry = settings.registry()
     shadow = registry.shadow()
     if shadow is None or shadow.name == champion or readings.empty:
@@ -92,6 +100,8 @@ def _shadow_scoring(
 
 
 def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
+    from mlops_demo.core import modelling
+
     # UDIs first, then only the readings to score: a store holds millions, a morning hundreds.
     readings, statuses = settings.store(READINGS), settings.store(STATUSES)
     unknown = readings.read_udis(READING_FIELDS, readings.udis_not_in(statuses))
@@ -124,6 +134,8 @@ def devices_at_risk(
     refused, with the reason; every prediction is appended to the prediction log. The newest
     candidate (or model waiting for evidence) scores the same readings as a shadow, logged
     apart, so the gate can compare the two on live labels."""
+    from mlops_demo.core import modelling
+
     try:
         # The hash recorded at deployment too: a file or entry changed since is never run.
         model, entry = settings.registry().load(deployed_model.name, deployed_model.sha256)

@@ -12,7 +12,6 @@ from io import StringIO
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from mlops_demo.core.durable import write_atomically
 from mlops_demo.core.registry import ModelEntry
@@ -38,11 +37,15 @@ class SafeIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
         if obj is None:
             return
+        if isinstance(obj, ModelEntry):
+            write_atomically(self._path(context, RECORD_SUFFIX), json.dumps(asdict(obj)).encode())
+            return
+        # pandas only where a frame is handed on: every run imports this module.
+        import pandas as pd
+
         if isinstance(obj, pd.DataFrame):
             data = obj.to_json(orient="table", index=False).encode()
             write_atomically(self._path(context, FRAME_SUFFIX), data)
-        elif isinstance(obj, ModelEntry):
-            write_atomically(self._path(context, RECORD_SUFFIX), json.dumps(asdict(obj)).encode())
         else:
             raise TypeError(
                 f"{context.asset_key.to_user_string()} returned a {type(obj).__name__}; this "
@@ -54,6 +57,8 @@ class SafeIOManager(dg.ConfigurableIOManager):
         frame, record = self._path(context, FRAME_SUFFIX), self._path(context, RECORD_SUFFIX)
         try:
             if frame.exists():
+                import pandas as pd
+
                 return pd.read_json(StringIO(frame.read_text()), orient="table")
             return ModelEntry.from_dict(json.loads(record.read_text()))
         except FileNotFoundError:

@@ -1,20 +1,13 @@
 """Monitoring: how the deployed model really does once the statuses arrive. Its check, and the
-drift check on the readings, live with every other check in `checks.py`."""
+drift check on the readings, live with every other check in `checks.py`. The measuring modules
+(and pandas with them) are imported by the functions that measure: checks.py says why."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
-from mlops_demo.core.lifecycle import live_gate
 from mlops_demo.core.model_card import named_mode_sentence, recall_by_type_markdown
-from mlops_demo.core.performance import (
-    Expected,
-    ModelPerformance,
-    expected_of,
-    paired_verdicts,
-    realized_performance,
-)
 from mlops_demo.core.records import FAILURE_TYPE, TARGET, UDI
 from mlops_demo.core.registry import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry, ModelRegistry
 from mlops_demo.core.streams import READINGS, STATUSES
@@ -27,6 +20,11 @@ from mlops_demo.defs.checks import (
 )
 from mlops_demo.defs.metadata import NAN, plotted_number, table_cell
 from mlops_demo.defs.resources import SettingsResource
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops_demo.core.performance import ModelPerformance
 
 GROUP = "monitoring"
 PERFORMANCE_SCHEMA = dg.TableSchema(
@@ -47,7 +45,7 @@ PERFORMANCE_SCHEMA = dg.TableSchema(
 )
 
 
-def _performance_row(performance: ModelPerformance) -> dg.TableRecord:
+def _performance_row(performance: "ModelPerformance") -> dg.TableRecord:
     total, batch = performance.cumulative, performance.last_batch
     return dg.TableRecord(
         {
@@ -74,7 +72,7 @@ def _first_deployments(registry: ModelRegistry) -> dict[str, str]:
     return first
 
 
-def _champion_metadata(performance: ModelPerformance | None) -> dict:
+def _champion_metadata(performance: "ModelPerformance | None") -> dict:
     """Plain numbers, which Dagster can chart over time."""
     if performance is None:
         return {}
@@ -96,7 +94,7 @@ def _champion_metadata(performance: ModelPerformance | None) -> dict:
     }
 
 
-def _failure_types_markdown(performance: ModelPerformance) -> str:
+def _failure_types_markdown(performance: "ModelPerformance") -> str:
     if not performance.by_failure_type:
         return "No labelled failure yet."
     return (
@@ -121,6 +119,8 @@ def deployed_model_performance(
     batch. Runs by itself when statuses or predictions arrive; its checks judge the newest
     batch against what the deployed model is expected to do, and warn when statuses stop
     arriving."""
+    from mlops_demo.core.performance import Expected, expected_of, realized_performance
+
     registry = settings.registry()
     champion = registry.champion()
     log = settings.predictions().read_frame()
@@ -159,13 +159,16 @@ def _shadow_gate(
     context: dg.AssetExecutionContext,
     registry: ModelRegistry,
     champion: ModelEntry | None,
-    log: pd.DataFrame,
-    statuses: pd.DataFrame,
+    log: "pd.DataFrame",
+    statuses: "pd.DataFrame",
     settings: SettingsResource,
 ) -> dict:
     """The gate on live evidence: the shadow's verdicts against the champion's on the same
     readings, labelled since. A model that waited for evidence becomes a candidate or is
     rejected once the evidence settles it; a candidate's live verdict is reported only."""
+    from mlops_demo.core.lifecycle import live_gate
+    from mlops_demo.core.performance import paired_verdicts
+
     shadow = registry.shadow()
     if champion is None or shadow is None:
         return {"shadow_model": "none", "shadow_verdict": "no model scores beside the champion"}

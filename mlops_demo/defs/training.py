@@ -1,24 +1,30 @@
-"""Training: join readings with statuses, split in time order, train and score a model."""
+"""Training: join readings with statuses, split in time order, train and score a model.
+
+Training's modules (and pandas with them) are imported by the assets that train: every run
+imports this module, and checks.py says why that matters. Dagster resolves an asset's
+annotations when the code location loads, so the frames handed between these assets are not
+annotated as DataFrames."""
 
 from dataclasses import fields, replace
-from typing import get_type_hints
+from typing import TYPE_CHECKING, get_type_hints
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field, create_model
 
-from mlops_demo.core import evaluation, modelling
-from mlops_demo.core.lifecycle import gate, held_out_window
 from mlops_demo.core.model_card import (
     calibration_markdown,
     confusion_markdown,
     failure_types_markdown,
     folds_markdown,
 )
+from mlops_demo.core.model_spec import Hyperparameters
 from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
 from mlops_demo.core.registry import ModelEntry, ModelRegistry, RegistryError
 from mlops_demo.core.streams import READINGS, STATUSES
 from mlops_demo.defs.resources import SettingsResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP = "model_training"
 
@@ -28,8 +34,10 @@ GROUP = "model_training"
     kinds={"pandas"},
     deps=["historic_readings", "historic_daily_statuses"],
 )
-def joined_cleaned_readings_and_statuses(settings: SettingsResource) -> dg.Output[pd.DataFrame]:
+def joined_cleaned_readings_and_statuses(settings: SettingsResource) -> dg.Output:
     """Readings joined with their daily status on UDI; readings without a status yet wait."""
+    from mlops_demo.core import modelling
+
     readings = settings.store(READINGS).read_frame(READING_FIELDS)
     statuses = settings.store(STATUSES).read_frame(STATUS_FIELDS)
     joined = modelling.join_on_udi(readings, statuses)
@@ -50,7 +58,9 @@ class SplitConfig(dg.Config):
     train_fraction: float = 0.7
 
 
-def _counts(frame: pd.DataFrame) -> dict[str, int]:
+def _counts(frame: "pd.DataFrame") -> dict[str, int]:
+    from mlops_demo.core import modelling
+
     failures = int(frame[modelling.LABEL_COLUMN].sum())
     return {
         "num_rows": len(frame),
@@ -69,8 +79,10 @@ def _counts(frame: pd.DataFrame) -> dict[str, int]:
         ),
     }
 )
-def training_and_test_data(config: SplitConfig, joined_cleaned_readings_and_statuses: pd.DataFrame):
+def training_and_test_data(config: SplitConfig, joined_cleaned_readings_and_statuses):
     """A time-ordered split by UDI."""
+    from mlops_demo.core import modelling
+
     train, test = modelling.split_by_udi(
         joined_cleaned_readings_and_statuses, config.train_fraction
     )
@@ -78,12 +90,12 @@ def training_and_test_data(config: SplitConfig, joined_cleaned_readings_and_stat
     yield dg.Output(test, output_name="test_data", metadata=_counts(test))
 
 
-# The hyperparameters are declared once, in modelling.Hyperparameters; the Launchpad's fields
+# The hyperparameters are declared once, in model_spec.Hyperparameters; the Launchpad's fields
 # (ops: trained_model: config: n_estimators ...) are made from it, beside the evaluation's folds.
 TrainingConfig = create_model(
     "TrainingConfig",
     __base__=dg.Config,
-    __doc__=modelling.Hyperparameters.__doc__,
+    __doc__=Hyperparameters.__doc__,
     forward_chained_folds=(
         int,
         Field(
@@ -94,8 +106,8 @@ TrainingConfig = create_model(
         ),
     ),
     **{
-        field.name: (get_type_hints(modelling.Hyperparameters)[field.name], field.default)
-        for field in fields(modelling.Hyperparameters)
+        field.name: (get_type_hints(Hyperparameters)[field.name], field.default)
+        for field in fields(Hyperparameters)
     },
 )
 
@@ -109,16 +121,21 @@ def _champion(registry: ModelRegistry) -> tuple[object, ModelEntry] | None:
 def trained_model(
     context: dg.AssetExecutionContext,
     config: TrainingConfig,
-    training_data: pd.DataFrame,
-    test_data: pd.DataFrame,
+    training_data,
+    test_data,
     settings: SettingsResource,
 ) -> dg.Output[ModelEntry]:
     """A scikit-learn pipeline from raw readings to a failure verdict, registered in
     trained-models/ with its test scores and how it did against the champion on the newest
     labelled readings that neither trained on (the gate production_model_candidates applies)."""
+    import pandas as pd
+
+    from mlops_demo.core import evaluation, modelling
+    from mlops_demo.core.lifecycle import gate, held_out_window
+
     values = config.model_dump()
     folds = values.pop("forward_chained_folds")
-    params = modelling.Hyperparameters(**values)
+    params = Hyperparameters(**values)
     try:
         result = modelling.train(training_data, test_data, params)
     except modelling.InsufficientData as exc:

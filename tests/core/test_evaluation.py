@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from mlops_demo.core import evaluation, modelling
+from mlops_demo.core.model_spec import Hyperparameters
 from mlops_demo.core.records import TARGET
 from mlops_demo.core.simulator import simulate
 
@@ -58,7 +59,7 @@ def test_failed_rows_without_a_recorded_type_are_counted_apart():
 def test_folds_chain_forward_and_skip_those_without_both_classes():
     machines = pd.DataFrame(simulate(1000))
     report = evaluation.forward_chained(
-        machines, lambda: modelling.build_pipeline(modelling.Hyperparameters(n_estimators=20)), 4
+        machines, lambda: modelling.build_pipeline(Hyperparameters(n_estimators=20)), 4
     )
     folds = report["folds"]
     assert len(folds) + report["skipped_folds"] == 4
@@ -72,7 +73,7 @@ def test_folds_chain_forward_and_skip_those_without_both_classes():
 def test_on_the_reference_data_the_model_matches_the_rules_and_is_calibrated(reference_csv):
     data = pd.read_csv(reference_csv, encoding="utf-8-sig")
     report = evaluation.forward_chained(
-        data, lambda: modelling.build_pipeline(modelling.Hyperparameters()), 7
+        data, lambda: modelling.build_pipeline(Hyperparameters()), 7
     )
     pooled = report["pooled"]
     assert [f["first_udi"] for f in report["folds"]] == list(range(3001, 10000, 1000))

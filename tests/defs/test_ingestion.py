@@ -201,3 +201,35 @@ def test_two_concurrent_runs_of_one_stream_split_the_work_cleanly(
         assert run.wait(180) == 0, run.stderr.read().decode()[-3000:]
     assert sorted(stored_udis(STATUSES)) == list(range(1, total + 1))
     assert broker.queue_depth(broker_url, queues["statuses"]) == 0
+
+
+# Each job in a fresh interpreter, as Dagster starts every run: which heavy packages it loaded.
+INGEST_AND_REPORT_IMPORTS = """
+import sys
+import dagster as dg
+from mlops_demo.definitions import defs
+with dg.instance_for_test() as instance:
+    for job in ("get_all_readings_job", "get_all_daily_machine_statuses_job"):
+        assert defs.resolve_job_def(job).execute_in_process(instance=instance).success, job
+print("loaded:", ",".join(m for m in ("pandas", "sklearn", "scipy") if m in sys.modules))
+"""
+
+
+def test_ingestion_runs_before_any_deployment_never_import_pandas(env, broker_url, queues):
+    # pandas adds about 0.3 s to the start of every run that imports it (bench/run_start.py);
+    # ingestion stores and checks lines without it until a deployed model asks for drift.
+    records = simulate(600)
+    broker.publish(
+        broker_url, queues["readings"], [json.dumps(reading_of(r)).encode() for r in records]
+    )
+    broker.publish(
+        broker_url, queues["statuses"], [json.dumps(status_of(r)).encode() for r in records]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", INGEST_AND_REPORT_IMPORTS],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    [loaded] = [line for line in result.stdout.splitlines() if line.startswith("loaded:")]
+    assert loaded == "loaded: "
+    assert stored_udis(READINGS) == list(range(1, 601))

@@ -1,6 +1,6 @@
 """Registry entries for tests that need no real training: a summary, a gate, a registration."""
 
-from mlops_demo.core.modelling import TrainingSummary
+from mlops_demo.core.model_spec import TrainingSummary
 from mlops_demo.core.registry import GateResult, ModelEntry, ModelRegistry
 
 # A registry key for tests that open a registry directly (the resource's comes from the env).

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from mlops_demo.core.durable import (
     append_durably,
@@ -39,9 +39,14 @@ from mlops_demo.core.store.protocol import (
 )
 from mlops_demo.core.store.udi_index import ENTRY, UdiIndex, read_lines, udi_of_line
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """Every record stored at path; a torn last line (a writer died mid-line) is ignored."""
+    import pandas as pd
+
     try:
         lines = complete_lines(path.read_bytes()).splitlines()
     except FileNotFoundError:
@@ -171,6 +176,8 @@ class JsonlStore:
         return np.sort(self.index.entries()["udi"])
 
     def _parsed(self, columns: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
+        import pandas as pd
+
         records = [json.loads(line) for line in read_lines(self.path, chosen)]
         return pd.DataFrame.from_records(records, columns=list(columns))
 

@@ -13,9 +13,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
@@ -33,6 +33,9 @@ from mlops_demo.core.store.protocol import (
     difference_of_udis,
     quarantine_entry,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class StoreUnavailable(RuntimeError):
@@ -129,6 +132,8 @@ class PostgresStore:
             return cursor.fetchone()[0]
 
     def read_frame(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        import pandas as pd
+
         self.create()
         with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(
@@ -144,6 +149,8 @@ class PostgresStore:
         last_udi: int | None = None,
         newest: int | None = None,
     ) -> pd.DataFrame:
+        import pandas as pd
+
         self.create()
         query = sql.SQL(
             "SELECT record FROM (SELECT udi, record FROM {records} "
@@ -183,6 +190,8 @@ class PostgresStore:
             return np.array([udi for (udi,) in cursor], dtype=np.int64)
 
     def read_udis(self, columns: tuple[str, ...], udis: np.ndarray) -> pd.DataFrame:
+        import pandas as pd
+
         self.create()
         query = sql.SQL("SELECT record FROM {records} WHERE udi = ANY(%s) ORDER BY udi")
         with connect(self.url) as connection, connection.cursor() as cursor:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import pandas as pd
 from psycopg2 import sql
 
 from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
@@ -19,6 +18,9 @@ from mlops_demo.core.records import UDI, canonical_line
 from mlops_demo.core.settings import redact_url
 from mlops_demo.core.store.postgres import TablesOnce, connect
 from mlops_demo.core.store.udi_index import line_udis
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODEL = "model"
 # The failure mode, its margin and the action are empty in lines logged before they were kept;
@@ -85,6 +87,8 @@ class JsonlPredictionLog:
         return len(new)
 
     def read_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = [json.loads(line) for line in self._data().splitlines()]
         return pd.DataFrame.from_records(records, columns=list(COLUMNS))
 
@@ -128,6 +132,8 @@ class PostgresPredictionLog:
         return stored
 
     def read_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         self._create()
         with connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute(

@@ -13,13 +13,15 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import pandas as pd
 
 from mlops_demo.core.cleaning import Cleaned
 from mlops_demo.core.landing import LandingArea
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A stream's cleaning: a body becomes its stored line or a reason (`core/cleaning.py`).
 Clean = Callable[[bytes], Cleaned]
