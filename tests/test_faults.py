@@ -330,7 +330,9 @@ def test_a_broker_node_restarted_mid_ingestion_loses_and_doubles_nothing(env, pr
 
 def test_a_broker_node_restarted_mid_publish_keeps_every_confirmed_message(env, private_node):
     publisher = subprocess.Popen(
-        [sys.executable, "-m", "mlops_demo", "publish", "readings", "-n", "50000"],
+        # Paced at about 1,000 a second, so the restart lands mid-publish however fast the
+        # broker confirms: unpaced, the 50,000 can all be confirmed before the node stops.
+        [sys.executable, "-m", "mlops_demo", "publish", "readings", "-n", "50000", "-T", "0.001"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
     )  # fmt: skip
     for line in publisher.stderr:
