@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-import joblib
-
 from mlops_demo.core.durable import ensure_dir
 from mlops_demo.core.model_card import model_card
 from mlops_demo.core.model_spec import TrainingSummary
@@ -255,6 +253,10 @@ class ModelRegistry:
 
     def register(self, model: object, summary: TrainingSummary, gate: GateResult) -> ModelEntry:
         """Save the model and its card atomically, then record it; returns its entry."""
+        # joblib (and the numpy and process pool it brings) only where models are saved or
+        # loaded: every run imports the registry, most of them to read an entry.
+        import joblib
+
         buffer = io.BytesIO()
         joblib.dump(model, buffer)
         data = buffer.getvalue()
@@ -359,6 +361,8 @@ class ModelRegistry:
                 f"{expected_sha256[:12]}… it had when it was deployed, so it is not loaded: "
                 "deploy it again if the change is yours."
             )
+        import joblib
+
         try:
             return joblib.load(io.BytesIO(data)), entry
         except (AttributeError, ImportError, ValueError) as exc:
