@@ -10,8 +10,13 @@ from mlops_demo.core.broker import BrokerUnavailable, QueueTypeMismatch
 from mlops_demo.core.streams import Stream
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 
-# After a failed run, landed batches are retried this long later, not on every tick.
-BACKLOG_RETRY_SECONDS = 60
+# After failed runs the next is requested this long after the last failure, doubling with each
+# failure in a row up to the most: a broken code location or a full disk fails a few runs, not
+# one every tick, and a passing fault is retried within seconds.
+FIRST_RETRY_SECONDS = 5
+MOST_RETRY_SECONDS = 60
+# Enough newest runs to count failures in a row until the wait reaches its most.
+FAILURES_COUNTED = 5
 # Dagster's sensor daemon wakes every 5 s (MIN_INTERVAL_LOOP_TIME, not a setting), and a tick
 # still in flight at a wake-up makes the sensor wait for the one after: a watching tick ends
 # this long before the next wake-up, leaving room for the gRPC call and the run request.
@@ -60,13 +65,38 @@ def _run_in_flight(
         time.sleep(min(RUN_POLL_SECONDS, left))
 
 
-def _recent_failure(context: dg.SensorEvaluationContext, job_name: str) -> float | None:
-    """When the job's newest run failed, if it failed less than BACKLOG_RETRY_SECONDS ago."""
-    newest = context.instance.get_run_records(dg.RunsFilter(job_name=job_name), limit=1)
-    if not newest or newest[0].dagster_run.status != dg.DagsterRunStatus.FAILURE:
+def _retry_at(context: dg.SensorEvaluationContext, job_name: str) -> float | None:
+    """When the job may be requested again, if its newest runs failed and that is still ahead."""
+    newest = context.instance.get_run_records(
+        dg.RunsFilter(job_name=job_name), limit=FAILURES_COUNTED
+    )
+    in_a_row = 0
+    for record in newest:
+        if record.dagster_run.status != dg.DagsterRunStatus.FAILURE:
+            break
+        in_a_row += 1
+    if not in_a_row:
         return None
-    ended = newest[0].end_time or 0.0
-    return ended if time.time() - ended < BACKLOG_RETRY_SECONDS else None
+    wait = min(MOST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (in_a_row - 1))
+    retry = (newest[0].end_time or 0.0) + wait
+    return retry if retry > time.time() else None
+
+
+def _waiting_after_failures(job_name: str, retry: float, what: str) -> dg.SkipReason:
+    return dg.SkipReason(
+        f"{what}, but the last run of {job_name} failed: trying again at "
+        f"{datetime.fromtimestamp(retry, UTC):%H:%M:%S} UTC"
+    )
+
+
+def _full_queue_request(
+    context: dg.SensorEvaluationContext, job_name: str, queue: str, depth: int
+) -> dg.RunRequest | dg.SkipReason:
+    retry = _retry_at(context, job_name)
+    if retry is not None:
+        return _waiting_after_failures(job_name, retry, f"queue {queue!r} holds {depth} messages")
+    context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")
+    return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})
 
 
 def _backlog_request(
@@ -74,12 +104,10 @@ def _backlog_request(
 ) -> dg.RunRequest | dg.SkipReason:
     """A run for batches landed and acked but not stored (a `cleaned_*` run failed), so they
     are stored once the cause is gone, without waiting for a new batch of messages."""
-    failed_at = _recent_failure(context, job_name)
-    if failed_at is not None:
-        retry = datetime.fromtimestamp(failed_at + BACKLOG_RETRY_SECONDS, UTC)
-        return dg.SkipReason(
-            f"{depth}; {waiting} landed batches wait to be stored, but the last run of "
-            f"{job_name} failed: trying again at {retry:%H:%M:%S} UTC"
+    retry = _retry_at(context, job_name)
+    if retry is not None:
+        return _waiting_after_failures(
+            job_name, retry, f"{depth}; {waiting} landed batches wait to be stored"
         )
     context.log.info(f"{waiting} landed batches wait to be stored: requesting {job_name}")
     return dg.RunRequest(tags={"mlops_demo/landed_batches": str(waiting)})
@@ -123,8 +151,7 @@ def queue_depth_sensor(
         except QueueTypeMismatch as exc:
             return dg.SkipReason(str(exc))  # it names the setting and the fix
         if depth >= minimum:
-            context.log.info(f"queue {queue!r} holds {depth} messages: requesting {job_name}")
-            return dg.RunRequest(tags={"mlops_demo/queue_depth": str(depth)})
+            return _full_queue_request(context, job_name, queue, depth)
         holds = f"queue {queue!r} holds {depth} messages; a run starts at {minimum}"
         waiting = len(settings.landing(stream).batches())
         if waiting:

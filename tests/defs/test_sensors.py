@@ -10,6 +10,7 @@ import pytest
 from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
 from mlops_demo.definitions import defs
+from mlops_demo.defs import sensors
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
 from mlops_demo.defs.sensors import watch_seconds
 
@@ -148,6 +149,58 @@ def test_landed_batches_left_by_a_failed_run_are_retried_without_new_messages(
         in (skipped.skip_message)
     )
     assert "trying again at" in skipped.skip_message
+
+
+def _failed_run(instance, job: str = "get_all_readings_job") -> float:
+    """A run of `job` that failed now; its end time as the instance records it."""
+    run = instance.add_run(
+        dg.DagsterRun(job_name=job, run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED)
+    )
+    instance.report_run_failed(run)
+    return instance.get_run_record_by_id(run.run_id).end_time
+
+
+def test_a_full_queue_after_a_failed_run_waits_before_the_next_run_then_requests_it(
+    monkeypatch, data_dir, instance, broker_url, queues
+):
+    monkeypatch.setattr(sensors, "FIRST_RETRY_SECONDS", 1)
+    broker.publish(broker_url, queues["readings"], [b"{}"] * 500)
+    _failed_run(instance)
+    skipped = _tick(min_number_of_readings_sensor, instance, broker_url, queues)
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message.startswith(
+        f"queue '{queues['readings']}' holds 500 messages, but the last run of "
+        "get_all_readings_job failed: trying again at "
+    )
+    time.sleep(1.1)
+    assert isinstance(
+        _tick(min_number_of_readings_sensor, instance, broker_url, queues), dg.RunRequest
+    )
+
+
+def test_the_wait_after_failed_runs_doubles_with_each_in_a_row_and_a_success_resets_it(instance):
+    def wait_after_the_newest_failure() -> float:
+        with dg.build_sensor_context(instance=instance) as context:
+            retry = sensors._retry_at(context, "get_all_readings_job")
+        return round(retry - ended)
+
+    waits = []
+    for _ in range(6):
+        ended = _failed_run(instance)
+        waits.append(wait_after_the_newest_failure())
+    assert waits == [5, 10, 20, 40, 60, 60]
+    # A failure of another job counts for that job only.
+    _failed_run(instance, "get_all_daily_machine_statuses_job")
+    assert wait_after_the_newest_failure() == 60
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="get_all_readings_job",
+            run_id=str(uuid.uuid4()),
+            status=dg.DagsterRunStatus.SUCCESS,
+        )
+    )
+    ended = _failed_run(instance)
+    assert wait_after_the_newest_failure() == 5
 
 
 def test_a_queue_of_the_other_type_is_a_skip_naming_the_setting(
