@@ -22,7 +22,7 @@ def _reference_csv() -> Path:
     return Path(os.environ.get("MLOPS_REFERENCE_CSV") or REFERENCE_CSV)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def reference_csv() -> Path:
     path = _reference_csv()
     if not path.exists():

@@ -89,7 +89,7 @@ def _shadow_scoring(
     if shadow is None or shadow.name == champion or readings.empty:
         return {"shadow_model": "none", "shadow_scored": 0}
     try:
-        model, entry = registry.load(shadow.name)
+        model, entry = registry.load_scorer(shadow.name)
         outside = modelling.outside_signature(readings, entry.signature) != ""
     except (RegistryError, modelling.SignatureMismatch) as exc:
         context.log.warning(f"the shadow model {shadow.name} did not score: {exc}")
@@ -138,7 +138,7 @@ def devices_at_risk(
 
     try:
         # The hash recorded at deployment too: a file or entry changed since is never run.
-        model, entry = settings.registry().load(deployed_model.name, deployed_model.sha256)
+        model, entry = settings.registry().load_scorer(deployed_model.name, deployed_model.sha256)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
     to_score, refused, statuses = _unknown_and_refused(entry, settings)

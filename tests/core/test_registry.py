@@ -8,11 +8,14 @@ import stat
 import uuid
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 from helpers.faults import Planted
 from helpers.models import TEST_KEY, gate, model_bytes, register, replace_model_bytes, summary
 from helpers.postgres import POSTGRES_URL, run_sql
 
+from mlops_demo.core import modelling
+from mlops_demo.core.array_forest import ArrayForest
 from mlops_demo.core.registry import (
     NOT_ENOUGH_EVIDENCE,
     ModelRegistry,
@@ -20,6 +23,7 @@ from mlops_demo.core.registry import (
     load_or_create_key,
 )
 from mlops_demo.core.registry_storage import FolderRegistryStorage, PostgresRegistryStorage
+from mlops_demo.core.simulator import simulate
 
 
 def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, passed=True):
@@ -270,3 +274,46 @@ def test_the_shadow_is_the_newest_model_the_gate_did_not_turn_down(tmp_path):
     settled = replace(waiting_gate, outcome="promote", passed=True, reason="live")
     assert registry.record_live_gate(waiting.name, settled) == "candidate"
     assert registry.resolve(waiting.name).gate.reason == "live"
+
+
+@pytest.fixture(scope="module")
+def trained_forest():
+    machines = pd.DataFrame(simulate(2000))
+    train, test = modelling.split_by_udi(machines, 0.7)
+    return modelling.train(train, test).model, test
+
+
+def test_a_trained_forest_is_kept_as_arrays_that_score_as_its_pickle(registry, trained_forest):
+    model, test = trained_forest
+    entry = _register(registry, model)
+    assert (
+        entry.arrays_sha256
+        == hashlib.sha256(registry.storage.read_file(entry.arrays_file_name)).hexdigest()
+    )
+    scorer, loaded = registry.load_scorer(entry.name, entry.sha256)
+    pickled, _ = registry.load(entry.name)
+    assert isinstance(scorer, ArrayForest) and loaded == entry
+    assert (scorer.predict(test) == pickled.predict(test[list(modelling.FEATURE_COLUMNS)])).all()
+
+
+def test_a_model_without_arrays_scores_by_its_pickle(registry):
+    entry = _register(registry)
+    assert entry.arrays_sha256 is None
+    assert registry.load_scorer(entry.name)[0] == {"weights": [1, 2, 3]}
+
+
+def test_altered_arrays_are_refused_by_scoring_and_by_deployment(registry, trained_forest):
+    entry = _register(registry, trained_forest[0])
+    arrays = registry.storage.read_file(entry.arrays_file_name)
+    registry.storage.write_file(entry.arrays_file_name, arrays[:-1] + b"x")
+    with pytest.raises(RegistryError, match=r"\.arrays\.npz: expected .* altered or truncated"):
+        registry.load_scorer(entry.name)
+    with pytest.raises(RegistryError, match="does not match its registered SHA-256"):
+        registry.deploy(entry.name)
+    assert registry.history() == []
+
+
+def test_scoring_refuses_arrays_whose_model_changed_since_it_was_deployed(registry, trained_forest):
+    entry = _register(registry, trained_forest[0])
+    with pytest.raises(RegistryError, match=r"not the .* it had when it was deployed"):
+        registry.load_scorer(entry.name, "0" * 64)
