@@ -391,7 +391,7 @@ class ModelRegistry:
         steps that score whole test sets use `load`."""
         entry = self._resolve_deployed(requested, expected_sha256)
         if entry.arrays_sha256 is None:
-            return self.load(requested, expected_sha256)
+            return self._unpickled(entry), entry
         from mlops_demo.core.array_forest import ArrayForest, ArrayFormatError
 
         data = self._verified_bytes(entry, entry.arrays_file_name, entry.arrays_sha256)
@@ -407,11 +407,14 @@ class ModelRegistry:
         """Unpickle a registered model from bytes read once and checked against its SHA-256 (and
         against `expected_sha256`, the hash recorded when it was deployed, when given)."""
         entry = self._resolve_deployed(requested, expected_sha256)
+        return self._unpickled(entry), entry
+
+    def _unpickled(self, entry: ModelEntry) -> object:
         data = self._verified_bytes(entry, entry.file_name, entry.sha256)
         import joblib
 
         try:
-            return joblib.load(io.BytesIO(data)), entry
+            return joblib.load(io.BytesIO(data))
         except (AttributeError, ImportError, ValueError) as exc:
             raise RegistryError(
                 f"{entry.name} was saved by another version of mlops_demo or its libraries "
