@@ -14,8 +14,12 @@ import pika
 
 from mlops_demo.core import broker
 from mlops_demo.core.records import reading_of
+from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.core.simulator import simulate
 from mlops_demo.defs.resources import RabbitMQResource, from_env
+
+# The real data for benchmarks (its README in the same folder); never copied into the project.
+REFERENCE_CSV = REPO_ROOT.parent / "shared" / "data" / "predictive_maintenance.csv"
 
 
 def private_queue(prefix: str) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 import model as pipelines  # bench/model.py: the pipelines it compares
 import numpy as np
 import pandas as pd
+from _common import REFERENCE_CSV
 
 from mlops_demo.core import drift, evaluation, modelling
 from mlops_demo.core.lifecycle import PROMOTE, REJECT, decide
@@ -42,7 +43,6 @@ from mlops_demo.core.performance import (
 )
 from mlops_demo.core.records import TARGET, TORQUE, TYPE
 from mlops_demo.core.scenarios import FAULTS
-from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.core.simulator import simulate
 
 REFERENCE_ROWS, BATCH, BATCHES = 2000, 500, 3
@@ -296,11 +296,7 @@ def refusal_table(data: pd.DataFrame) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=150)
-    parser.add_argument(
-        "--csv",
-        type=Path,
-        default=REPO_ROOT.parent / "shared" / "data" / "predictive_maintenance.csv",
-    )
+    parser.add_argument("--csv", type=Path, default=REFERENCE_CSV)
     args = parser.parse_args()
     if not args.csv.exists():
         print(f"{args.csv} is absent: the gate and decay need the reference data")

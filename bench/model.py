@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _common import REFERENCE_CSV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -36,7 +37,6 @@ from mlops_demo.core.records import (
     ROTATIONAL_SPEED,
     TORQUE,
 )
-from mlops_demo.core.settings import REPO_ROOT
 from mlops_demo.core.simulator import simulate
 
 RAW_FEATURES = [AIR_TEMPERATURE, PROCESS_TEMPERATURE, ROTATIONAL_SPEED, TORQUE]
@@ -153,11 +153,7 @@ def readme_scenario() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--csv",
-        type=Path,
-        default=REPO_ROOT.parent / "shared" / "data" / "predictive_maintenance.csv",
-    )
+    parser.add_argument("--csv", type=Path, default=REFERENCE_CSV)
     args = parser.parse_args()
     if args.csv.exists():
         reference(args.csv)

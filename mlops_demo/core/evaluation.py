@@ -162,21 +162,24 @@ def forward_chained(
     capacity: int | None = None,
     batch: int = 500,
     progress: Callable[[str], object] = lambda line: None,
+    trained: tuple[int, object] | None = None,
 ) -> dict:
     """Train a fresh `build()` (any estimator taking the reading columns) and test it fold by
     fold, saying each fold's F1 to `progress`. Returns per-fold and pooled scores, the pooled
     F1's interval, the rules' scores on the same rows, calibration, recall per failure type,
     how often the named mode was right, and the scores at the crew's capacity. A fold whose
-    training rows lack failures or healthy machines is left out, and counted."""
+    training rows lack failures or healthy machines is left out, and counted.
+
+    `trained` is (rows, model): a model `build()` already fitted on the oldest `rows` rows. A
+    fold training on exactly those rows tests it instead of fitting the same model again (a
+    seeded `build()` fits the same model from the same rows)."""
     tested, fold_results, skipped = [], [], 0
     for train, test in _folds(joined, folds):
         failures = int(train[modelling.LABEL_COLUMN].sum())
         if failures == 0 or failures == len(train):
             skipped += 1
             continue
-        model = build().fit(
-            train[list(modelling.FEATURE_COLUMNS)], train[modelling.LABEL_COLUMN].astype(int)
-        )
+        model = _fitted(train, build, trained)
         probability = modelling.failure_probability(model, test)
         predicted = model.predict(test[list(modelling.FEATURE_COLUMNS)]).astype(bool)
         truth = test[modelling.LABEL_COLUMN].astype(bool).to_numpy()
@@ -201,6 +204,14 @@ def forward_chained(
         "skipped_folds": skipped,
         **_pooled(pd.concat(tested, ignore_index=True), capacity, batch),
     }
+
+
+def _fitted(train: pd.DataFrame, build: Callable[[], object], trained: tuple[int, object] | None):
+    if trained is not None and trained[0] == len(train):
+        return trained[1]
+    return build().fit(
+        train[list(modelling.FEATURE_COLUMNS)], train[modelling.LABEL_COLUMN].astype(int)
+    )
 
 
 def _pooled(rows: pd.DataFrame, capacity: int | None, batch: int) -> dict:

@@ -116,7 +116,12 @@ def _platt(scores: np.ndarray, y: np.ndarray) -> LogisticRegression:
     failures = int(y.sum())
     healthy = len(y) - failures
     target = np.where(y == 1, (failures + 1) / (failures + 2), 1 / (healthy + 2))
-    features = np.concatenate([scores, scores]).reshape(-1, 1)
-    labels = np.concatenate([np.ones(len(y)), np.zeros(len(y))])
-    weights = np.concatenate([target, 1 - target])
+    # Rows with one score add to the likelihood as one row with their weights summed, and a
+    # forest's scores take a few thousand values: the same sigmoid from far fewer rows.
+    values, row_value = np.unique(scores, return_inverse=True)
+    features = np.concatenate([values, values]).reshape(-1, 1)
+    labels = np.concatenate([np.ones(len(values)), np.zeros(len(values))])
+    weights = np.concatenate(
+        [np.bincount(row_value, weights=target), np.bincount(row_value, weights=1 - target)]
+    )
     return LogisticRegression(C=1e6).fit(features, labels, sample_weight=weights)

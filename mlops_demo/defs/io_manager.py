@@ -1,19 +1,19 @@
 """The IO manager for what assets hand on: frames as JSON tables, records as JSON documents.
 
 Dagster's default IO manager pickles every output into the Dagster home, and unpickling runs
-whatever code the file names. Nothing here can: a frame is pandas' Table Schema JSON, a record
-(a model's registry entry) a JSON object of its fields, and anything else is refused when
-it is written, so no pickle is ever read back.
+whatever code the file names. Nothing here can: a frame is a JSON document of its columns
+(`core/frames.py`), a record (a model's registry entry) a JSON object of its fields, and
+anything else is refused when it is written, so no pickle is ever read back.
 """
 
 import json
 from dataclasses import asdict
-from io import StringIO
 from pathlib import Path
 
 import dagster as dg
 
 from mlops_demo.core.durable import write_atomically
+from mlops_demo.core.frames import frame_bytes, frame_of
 from mlops_demo.core.registry import ModelEntry
 
 FRAME_SUFFIX = ".frame.json"
@@ -44,8 +44,7 @@ class SafeIOManager(dg.ConfigurableIOManager):
         import pandas as pd
 
         if isinstance(obj, pd.DataFrame):
-            data = obj.to_json(orient="table", index=False).encode()
-            write_atomically(self._path(context, FRAME_SUFFIX), data)
+            write_atomically(self._path(context, FRAME_SUFFIX), frame_bytes(obj))
         else:
             raise TypeError(
                 f"{context.asset_key.to_user_string()} returned a {type(obj).__name__}; this "
@@ -57,9 +56,7 @@ class SafeIOManager(dg.ConfigurableIOManager):
         frame, record = self._path(context, FRAME_SUFFIX), self._path(context, RECORD_SUFFIX)
         try:
             if frame.exists():
-                import pandas as pd
-
-                return pd.read_json(StringIO(frame.read_text()), orient="table")
+                return frame_of(frame.read_bytes())
             return ModelEntry.from_dict(json.loads(record.read_text()))
         except FileNotFoundError:
             raise UnreadableOutput(

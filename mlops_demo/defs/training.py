@@ -148,6 +148,7 @@ def trained_model(
         settings.crew_capacity,
         settings.min_batch,
         progress=context.log.info,
+        trained=(len(training_data), result.model),
     )
     summary = replace(result.summary, evaluation=report)
     registry = settings.registry()

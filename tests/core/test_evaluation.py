@@ -70,6 +70,24 @@ def test_folds_chain_forward_and_skip_those_without_both_classes():
     assert report["rules"]["rows"] == report["pooled"]["rows"]
 
 
+def test_a_fold_on_the_rows_a_model_already_trained_on_tests_that_model():
+    machines = pd.DataFrame(simulate(1000))
+    builds = []
+
+    def build():
+        builds.append(1)
+        return modelling.build_pipeline(Hyperparameters(n_estimators=20))
+
+    fresh = evaluation.forward_chained(machines, build, 7)
+    fitted_fresh = len(builds)
+    oldest = machines.sort_values(modelling.ID_COLUMN).head(700)  # the cut before fold five
+    model = build().fit(oldest[list(modelling.FEATURE_COLUMNS)], oldest[TARGET].astype(int))
+    builds.clear()
+    reused = evaluation.forward_chained(machines, build, 7, trained=(700, model))
+    assert len(builds) == fitted_fresh - 1
+    assert reused == fresh
+
+
 def test_on_the_reference_data_the_model_matches_the_rules_and_is_calibrated(reference_csv):
     data = pd.read_csv(reference_csv, encoding="utf-8-sig")
     report = evaluation.forward_chained(

@@ -15,7 +15,7 @@ from mlops_demo.core.cleaning import clean_reading
 from mlops_demo.core.durable import append_durably, repair_tail, write_atomically
 from mlops_demo.core.landing import ABANDONED_AFTER_SECONDS, HOST, LandingArea
 from mlops_demo.core.records import READING_FIELDS, TORQUE, UDI, reading_of
-from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.store.jsonl import JsonlStore, decode_lines
 from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES, quarantine_entry
 
 
@@ -88,6 +88,14 @@ def test_a_torn_last_line_is_ignored_by_readers_and_cut_by_the_next_writer(area,
     store.ingest(landing, clean_reading)
     lines = store.path.read_bytes().splitlines()
     assert len(lines) == 12 and all(json.loads(line) for line in lines)
+
+
+def test_lines_decode_as_one_by_one_and_a_damaged_one_is_raised_at_its_place(sample_records):
+    lines = [*_bodies(sample_records[:5]), b'{"UDI": 1e400, "Type": "\\u00e9"}', b"[]"]
+    assert decode_lines(lines) == [json.loads(line) for line in lines]
+    with pytest.raises(json.JSONDecodeError) as raised:
+        decode_lines([*lines[:2], b'{"UDI": 3,', *lines[2:]])
+    assert raised.value.doc == '{"UDI": 3,'
 
 
 def test_repair_tail_keeps_complete_lines(tmp_path):

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 import numpy as np
 
 from mlops_demo.core.durable import (
@@ -51,7 +52,16 @@ def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         lines = complete_lines(path.read_bytes()).splitlines()
     except FileNotFoundError:
         lines = []
-    return pd.DataFrame.from_records([json.loads(line) for line in lines], columns=list(columns))
+    return pd.DataFrame.from_records(decode_lines(lines), columns=list(columns))
+
+
+def decode_lines(lines: list[bytes]) -> list:
+    """The lines' JSON values. Parsed as one array, they take half the time of parsing them one
+    by one; a line that does not parse is then found, and raised, one by one."""
+    try:
+        return msgspec.json.decode(b"[" + b",".join(lines) + b"]")
+    except msgspec.DecodeError:
+        return [json.loads(line) for line in lines]
 
 
 DIGESTS_SUFFIX = ".sha256"
@@ -178,7 +188,7 @@ class JsonlStore:
     def _parsed(self, columns: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
         import pandas as pd
 
-        records = [json.loads(line) for line in read_lines(self.path, chosen)]
+        records = decode_lines(read_lines(self.path, chosen))
         return pd.DataFrame.from_records(records, columns=list(columns))
 
     def read_range(
@@ -226,7 +236,7 @@ class JsonlStore:
             data = complete_lines(self.quarantine_path.read_bytes())
         except FileNotFoundError:
             return []
-        return [json.loads(line) for line in data.splitlines()]
+        return decode_lines(data.splitlines())
 
     def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
         # Stored before the ack, as with PostgreSQL: the broker sends the next chunk meanwhile,

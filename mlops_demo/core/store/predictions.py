@@ -16,6 +16,7 @@ from psycopg2 import sql
 from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
 from mlops_demo.core.records import UDI, canonical_line
 from mlops_demo.core.settings import redact_url
+from mlops_demo.core.store.jsonl import decode_lines
 from mlops_demo.core.store.postgres import TablesOnce, connect
 from mlops_demo.core.store.udi_index import line_udis
 
@@ -89,7 +90,7 @@ class JsonlPredictionLog:
     def read_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        records = [json.loads(line) for line in self._data().splitlines()]
+        records = decode_lines(self._data().splitlines())
         return pd.DataFrame.from_records(records, columns=list(COLUMNS))
 
 

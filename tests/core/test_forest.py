@@ -1,0 +1,45 @@
+"""The calibrated forest: Platt's sigmoid, and each tree's share of the training rows."""
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+
+from mlops_demo.core import modelling
+from mlops_demo.core.forest import CalibratedForest, _platt
+from mlops_demo.core.model_spec import Hyperparameters
+from mlops_demo.core.simulator import simulate
+
+
+def test_platt_on_scores_grouped_by_value_is_platt_on_every_row():
+    rng = np.random.default_rng(3)
+    failed = rng.random(5000) < 0.04
+    scores = np.round(np.clip(rng.beta(0.4, 6, 5000) + 0.6 * failed * rng.random(5000), 0, 1), 2)
+    y = failed.astype(int)
+    target = np.where(y == 1, (y.sum() + 1) / (y.sum() + 2), 1 / (len(y) - y.sum() + 2))
+    every_row = LogisticRegression(C=1e6).fit(
+        np.concatenate([scores, scores]).reshape(-1, 1),
+        np.concatenate([np.ones(len(y)), np.zeros(len(y))]),
+        sample_weight=np.concatenate([target, 1 - target]),
+    )
+    grouped = _platt(scores, y)
+    assert len(np.unique(scores)) < 200  # the grouping had work to do
+    assert np.allclose(grouped.coef_, every_row.coef_, rtol=1e-4)
+    assert np.allclose(grouped.intercept_, every_row.intercept_, rtol=1e-4)
+
+
+def test_each_tree_fits_at_most_its_share_of_the_rows():
+    machines = pd.DataFrame(simulate(3000))
+    inputs = modelling.model_inputs(machines)
+    forest = CalibratedForest(
+        RandomForestClassifier(n_estimators=5, random_state=0), max_rows_per_tree=500
+    ).fit(inputs, machines[modelling.LABEL_COLUMN].to_numpy())
+    assert forest.forest_.max_samples == 500
+    uncapped = CalibratedForest(
+        RandomForestClassifier(n_estimators=5, random_state=0), max_rows_per_tree=None
+    ).fit(inputs, machines[modelling.LABEL_COLUMN].to_numpy())
+    assert uncapped.forest_.max_samples is None
+    assert (
+        Hyperparameters().max_rows_per_tree
+        == modelling.build_pipeline(Hyperparameters()).named_steps["classifier"].max_rows_per_tree
+    )
