@@ -68,28 +68,36 @@ class CalibratedForest(ClassifierMixin, BaseEstimator):
         self.calibration_share = calibration_share
         self.max_rows_per_tree = max_rows_per_tree
 
-    def _fit_forest(self, X, y) -> RandomForestClassifier:
+    def _fit_forest(self, X, y) -> np.ndarray:
+        """Fit `forest_` on the rows; returns each row's out-of-bag failure score."""
         forest = clone(self.forest).set_params(oob_score=True)
         if self.max_rows_per_tree and len(y) > self.max_rows_per_tree:
             forest.set_params(max_samples=self.max_rows_per_tree)
-        return forest.fit(X, y)
+        # Every tree's fit sorts the labels of all the rows it is handed, drawn or not
+        # (scikit-learn's np.unique), twenty times faster when they are in order: at 90,000 rows
+        # that is 0.6 of a 2-second fit. Which rows each tree draws is as random in either order.
+        by_label = np.argsort(y, kind="stable")
+        self.forest_ = forest.fit(
+            X.iloc[by_label] if hasattr(X, "iloc") else X[by_label], y[by_label]
+        )
+        out_of_bag = np.empty(len(y))
+        out_of_bag[by_label] = np.nan_to_num(forest.oob_decision_function_[:, 1])
+        return out_of_bag
 
     def fit(self, X, y):
         y = np.asarray(y)
         cut = round(len(y) * (1 - self.calibration_share))
         calibrated = None
         if len(set(y[:cut])) == 2 and y[cut:].sum() >= MIN_CALIBRATION_FAILURES:
-            self.forest_ = self._fit_forest(X[:cut], y[:cut])
+            fitted = self._fit_forest(X[:cut], y[:cut])
             scores = self.forest_.predict_proba(X[cut:])[:, 1]
             self.calibrator_ = _platt(scores, y[cut:])
             # A falling sigmoid would rank the riskiest last: the window was too small to say.
             if self.calibrator_.coef_[0, 0] > 0:
                 self.calibrated_on_ = f"the newest {len(y) - cut} training rows"
-                fitted = np.nan_to_num(self.forest_.oob_decision_function_[:, 1])
                 calibrated = self._calibrate(np.concatenate([fitted, scores]))
         if calibrated is None:
-            self.forest_ = self._fit_forest(X, y)
-            scores = np.nan_to_num(self.forest_.oob_decision_function_[:, 1])
+            scores = self._fit_forest(X, y)
             self.calibrator_ = _platt(scores, y)
             self.calibrated_on_ = (
                 "out-of-bag scores (the newest training rows hold too few failures to calibrate on)"

@@ -20,7 +20,7 @@ class Hyperparameters:
     max_features: float = 1.0
     # Each tree's bootstrap sample holds at most this many rows: past it, a tree learns no more
     # (bench/rows_per_tree.py, seven folds: F1 within 0.002 of that of 10,000 rows per tree and
-    # of all rows, on the reference data and on 100,000 simulated rows) and the fits take 0.38x
+    # of all rows, on the reference data and on 100,000 simulated rows) and the fits take 0.29x
     # the time they take at 10,000.
     max_rows_per_tree: int = 2_000
     random_state: int = 0

@@ -43,3 +43,13 @@ def test_each_tree_fits_at_most_its_share_of_the_rows():
         Hyperparameters().max_rows_per_tree
         == modelling.build_pipeline(Hyperparameters()).named_steps["classifier"].max_rows_per_tree
     )
+
+
+def test_each_rows_out_of_bag_score_is_its_own():
+    # The forest fits the rows in label order; the scores must come back in the rows' order.
+    machines = pd.DataFrame(simulate(4000))
+    failed = machines[modelling.LABEL_COLUMN].to_numpy()
+    forest = CalibratedForest(RandomForestClassifier(n_estimators=30, random_state=0))
+    scores = forest._fit_forest(modelling.model_inputs(machines), failed)
+    assert failed.sum() > 50
+    assert scores[failed == 1].mean() > 0.5 > 0.05 > scores[failed == 0].mean()
