@@ -189,10 +189,14 @@ def _reason(decision: Decision, span: dict, margin: float, min_failures: int) ->
         f"{decision.high:+.4f}, paired) on UDI {span['window_first_udi']}-"
         f"{span['window_last_udi']}, {span['failures']} failures"
     )
+    by_margin = f" by more than the margin {margin:g}" if margin else ""
     if decision.outcome == PROMOTE:
-        return f"promote: beats the champion by more than the margin {margin:g}: {evidence}"
+        return f"promote: beats the champion{by_margin}: {evidence}"
     if decision.outcome == REJECT:
-        return f"reject: does not beat the champion by the margin {margin:g}: {evidence}"
+        tie = (
+            " (a tie: the same F1 in every resample)" if decision.low == decision.high == 0 else ""
+        )
+        return f"reject: does not beat the champion{by_margin}{tie}: {evidence}"
     needed = decision.more_failures_needed
     why = (
         f"fewer than {min_failures} failures"

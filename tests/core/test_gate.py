@@ -33,17 +33,26 @@ def test_a_better_model_beats_the_champion_and_a_worse_one_does_not(champion_ent
     better = gate(PERFECT, window, (NEVER, champion_entry), margin=0.0)
     assert better.passed and better.outcome == "promote"
     assert (better.f1, better.champion_f1, better.failures) == (1.0, 0.0, 45)
-    assert better.reason.startswith("promote: beats the champion by more than the margin 0: ")
+    assert better.reason.startswith("promote: beats the champion: F1 difference +1.0000")
     assert "F1 difference +1.0000" in better.reason and better.champion == champion_entry.name
     worse = gate(NEVER, window, (PERFECT, champion_entry), margin=0.0)
     assert not worse.passed and worse.outcome == "reject"
-    assert worse.reason.startswith("reject: does not beat the champion by the margin 0")
+    assert worse.reason.startswith("reject: does not beat the champion: F1 difference -1.0000")
+    tie = gate(PERFECT, window, (PERFECT, champion_entry), margin=0.0)
+    assert tie.reason.startswith(
+        "reject: does not beat the champion (a tie: the same F1 in every resample): "
+        "F1 difference +0.0000 (95 % interval +0.0000 to +0.0000"
+    )
 
 
 def test_the_margin_is_what_the_new_model_must_win_by(champion_entry):
     window = labelled_window()
-    assert not gate(PERFECT, window, (NEVER, champion_entry), margin=1.01).passed
-    assert gate(PERFECT, window, (NEVER, champion_entry), margin=0.5).passed
+    short = gate(PERFECT, window, (NEVER, champion_entry), margin=1.01)
+    assert not short.passed
+    assert short.reason.startswith("reject: does not beat the champion by more than the margin")
+    wide = gate(PERFECT, window, (NEVER, champion_entry), margin=0.5)
+    assert wide.passed
+    assert wide.reason.startswith("promote: beats the champion by more than the margin 0.5: ")
 
 
 def test_an_empty_window_decides_nothing_and_says_what_to_do(champion_entry):
