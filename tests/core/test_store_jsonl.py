@@ -132,6 +132,19 @@ def test_abandoned_partial_batches_are_removed_and_stray_files_left_alone(area):
     assert landing.batches() == []
 
 
+def test_a_batch_reads_back_as_landed_from_memory_and_from_disk(tmp_path):
+    # Any bytes: a newline, invalid UTF-8, an empty body, every byte value.
+    bodies = [b"line\nbreak", b"\xff\xfe", b"", bytes(range(256)), b'{"UDI": 1}']
+    landing = LandingArea(tmp_path / "landing")
+    older = landing.land([b"older"])
+    batch = landing.land(bodies)
+    assert landing.read(batch) == bodies
+    assert LandingArea(landing.directory).read(batch) == bodies  # another run, from the file
+    assert landing.read(older) == [b"older"]
+    landing.remove(batch)
+    assert not batch.exists() and landing.batches() == [older]
+
+
 def test_a_redelivered_chunk_lands_once(area, sample_records):
     store, landing = area
     chunk = _bodies(sample_records[:5])
