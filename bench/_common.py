@@ -5,7 +5,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -81,16 +81,21 @@ class TimedRun(NamedTuple):
     cpu_seconds: float  # this process's, every thread's: the broker's are not counted
 
 
-def run_job_timed(job_name: str, run_config: dict | None = None) -> TimedRun:
+def run_job_timed(
+    job_name: str, run_config: dict | None = None, before_start: Callable[[], None] | None = None
+) -> TimedRun:
     """Run one of the code location's jobs in this process on a throwaway Dagster instance;
     returns the successful result and the run's seconds, imports excluded. The resources are
-    built from the MLOPS_* variables as they are when it is called."""
+    built from the MLOPS_* variables as they are when it is called; `before_start` is called
+    once everything is imported, just before the clock starts."""
     import dagster as dg
 
     from mlops_demo.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(job_name)
     with dg.instance_for_test() as instance:
+        if before_start is not None:
+            before_start()
         started, cpu_started = time.perf_counter(), time.process_time()
         result = job.execute_in_process(instance=instance, run_config=run_config)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started

@@ -2,15 +2,19 @@
 
     .venv/bin/python bench/ingest.py [--sizes 10000 100000] [--bodies good|huge|bad] [--repeat 3]
 
-For each size and each of `--repeat` pairs, the same reading bodies are queued twice on private
-queues of the same broker. `get_all_readings_job` drains one (queue -> landing batch ->
+For each size and each of `--repeat` pairs, the same reading bodies are queued for each side on
+a private queue of the same broker. `get_all_readings_job` drains one (queue -> landing batch ->
 validated, deduplicated JSONL store, all fsync'd before each chunk's ack). A raw pika consumer
 drains the other, appending bodies to a file and fsyncing and acking every 5,000 with two chunks
 in flight: the drain's own pattern, without its work. Each side runs in a fresh process so its
 peak RSS and CPU seconds are its own (the broker's CPU is not counted; the job's includes
-Dagster's threads). Setup publishing is not timed. The figure is the median of the pairs'
-ratios, the sides' order alternating. Each pair also runs the job on an empty queue: its run's
-fixed cost, which bounds the ratio even if storing cost nothing (`median ceiling`).
+Dagster's threads). Both sides meet the broker in the same state: each process does its imports
+first, then its queue is filled, then both wait SETTLE_SECONDS before the clock starts (the
+broker goes on writing a queue to disk after it reports every message queued, and a side that
+drained meanwhile would share the broker with that work). Setup publishing is not timed. The
+figure is the median of the pairs' ratios, the sides' order alternating. Each pair also runs the
+job on an empty queue: its run's fixed cost, which bounds the ratio even if storing cost nothing
+(`median ceiling`).
 
 `--bodies huge` replaces ten of the readings with 10 MB bodies, which the job quarantines by
 their first 64 KiB; `--bodies bad` makes every body a distinct invalid reading (half not JSON,
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pika
@@ -45,6 +50,7 @@ from mlops_demo.core.broker import DEFAULT_CHUNK_SIZE, PREFETCH_CHUNKS
 # The drain's own chunk and prefetch, so the raw loop differs from the job only in the work.
 RAW_BATCH = DEFAULT_CHUNK_SIZE
 HUGE_BODIES, HUGE_BYTES = 10, 10 * 1024 * 1024
+SETTLE_SECONDS = 2.0
 
 
 def bodies_of(kind: str, n: int) -> list[bytes]:
@@ -63,7 +69,14 @@ def bodies_of(kind: str, n: int) -> list[bytes]:
     return bodies
 
 
+def _wait_for_go() -> None:
+    """In a child: say its imports are done, then wait while the parent fills its queue."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
 def _raw_child(url: str, queue: str, out: Path) -> dict:
+    _wait_for_go()
     connection = pika.BlockingConnection(pika.URLParameters(url))
     channel = connection.channel()
     total = channel.queue_declare(queue, durable=True).method.message_count
@@ -95,7 +108,7 @@ def _job_child(url: str, queue: str, data_dir: Path) -> dict:
         MLOPS_DATA_DIR=str(data_dir),
         MLOPS_REGISTRY_KEY_FILE=str(data_dir / "registry.key"),
     )
-    run = run_job_timed("get_all_readings_job")
+    run = run_job_timed("get_all_readings_job", before_start=_wait_for_go)
     [drained] = [
         m.metadata["messages_received"].value
         for m in run.result.asset_materializations_for_node("sensor_readings")
@@ -111,6 +124,7 @@ def _job_child(url: str, queue: str, data_dir: Path) -> dict:
 def _start_child(kind: str, url: str, queue: str, path: Path, env: dict | None = None):
     return subprocess.Popen(
         [sys.executable, __file__, "--child", kind, url, queue, str(path)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -118,15 +132,43 @@ def _start_child(kind: str, url: str, queue: str, path: Path, env: dict | None =
     )
 
 
+def _ready(child: subprocess.Popen) -> subprocess.Popen:
+    if child.stdout.readline().strip() != "ready":
+        _result(child)  # raises with what the child printed
+    return child
+
+
+def _go(child: subprocess.Popen) -> subprocess.Popen:
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    return child
+
+
 def _result(child: subprocess.Popen) -> dict:
     stdout, stderr = child.communicate()
-    if child.returncode != 0:
+    if child.returncode != 0 or not stdout.strip():
         raise RuntimeError(stderr[-3000:])
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def _in_child(kind: str, url: str, queue: str, path: Path, env: dict | None = None) -> dict:
-    return _result(_start_child(kind, url, queue, path, env))
+def _in_child(
+    kind: str,
+    url: str,
+    queue: str,
+    path: Path,
+    bodies: Sequence[bytes] = (),
+    env: dict | None = None,
+) -> dict:
+    """One side: its process started and ready, then its queue filled, the broker left to
+    settle, the side let go, and its queue deleted."""
+    try:
+        child = _ready(_start_child(kind, url, queue, path, env))
+        if bodies:
+            fill_queue(url, queue, bodies)
+        time.sleep(SETTLE_SECONDS)
+        return _result(_go(child))
+    finally:
+        cleanup(url, queue)
 
 
 def scaling(n: int, consumers: int, postgres_url: str) -> None:
@@ -141,15 +183,15 @@ def scaling(n: int, consumers: int, postgres_url: str) -> None:
     pg_env = {"MLOPS_STORE_URL": postgres_url, "MLOPS_STORE_SCHEMA": schema}
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            fill_queue(url, single, bodies)
-            fill_queue(url, shared, bodies)
-            one = _in_child("job", url, single, Path(tmp) / "jsonl")
-            started = time.perf_counter()
+            one = _in_child("job", url, single, Path(tmp) / "jsonl", bodies)
             children = [
-                _start_child("job", url, shared, Path(tmp) / f"machine{i}", pg_env)
+                _ready(_start_child("job", url, shared, Path(tmp) / f"machine{i}", pg_env))
                 for i in range(consumers)
             ]
-            results = [_result(child) for child in children]
+            fill_queue(url, shared, bodies)
+            time.sleep(SETTLE_SECONDS)
+            started = time.perf_counter()
+            results = [_result(child) for child in [_go(child) for child in children]]
             wall = time.perf_counter() - started
             stored = store.row_count()
         finally:
@@ -164,7 +206,7 @@ def scaling(n: int, consumers: int, postgres_url: str) -> None:
     # consumers run side by side, so the slowest one's run time is the group's.
     slowest = max(r["seconds"] for r in results)
     print(f"  {consumers} consumers, PostgreSQL store: {n / slowest:>8,.0f} msg/s "
-          f"({slowest:.2f} s; {wall:.2f} s wall with process start; shares {shares})")  # fmt: skip
+          f"({slowest:.2f} s; {wall:.2f} s wall from the signal; shares {shares})")  # fmt: skip
     print(f"  ratio {consumers} on PostgreSQL / 1 on JSONL: {ratio(one['seconds'], slowest)}")
 
 
@@ -177,11 +219,9 @@ def _pair(url: str, bodies: list[bytes], first_raw: bool) -> tuple[float, float]
     raw_queue, job_queue, empty_queue = (private_queue(side) for side in ("raw", "job", "empty"))
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            fill_queue(url, raw_queue, bodies)
-            fill_queue(url, job_queue, bodies)
             sides = [("raw", raw_queue, Path(tmp) / "raw.jsonl"), ("job", job_queue, Path(tmp))]
             measured = {
-                kind: _in_child(kind, url, queue, path)
+                kind: _in_child(kind, url, queue, path, bodies)
                 for kind, queue, path in (sides if first_raw else sides[::-1])
             }
             empty = _in_child("job", url, empty_queue, Path(tmp) / "empty")
