@@ -15,7 +15,7 @@ from mlops_demo.core.cleaning import clean_reading
 from mlops_demo.core.durable import append_durably, repair_tail, write_atomically
 from mlops_demo.core.landing import ABANDONED_AFTER_SECONDS, HOST, LandingArea
 from mlops_demo.core.records import READING_FIELDS, TORQUE, UDI, reading_of
-from mlops_demo.core.store.jsonl import JsonlStore, decode_lines
+from mlops_demo.core.store.jsonl import JsonlStore, decode_lines, frame_of_lines
 from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES, quarantine_entry
 
 
@@ -96,6 +96,16 @@ def test_lines_decode_as_one_by_one_and_a_damaged_one_is_raised_at_its_place(sam
     with pytest.raises(json.JSONDecodeError) as raised:
         decode_lines([*lines[:2], b'{"UDI": 3,', *lines[2:]])
     assert raised.value.doc == '{"UDI": 3,'
+
+
+def test_lines_become_a_frame_of_the_columns_asked_for_in_their_order():
+    lines = [b'{"UDI": 2, "Type": "L", "extra": 1}', b'{"UDI": 1}']
+    frame = frame_of_lines(lines, ("Type", UDI, "absent"))
+    assert list(frame.columns) == ["Type", UDI, "absent"]
+    assert frame[UDI].tolist() == [2, 1]
+    assert frame["Type"].tolist()[0] == "L" and frame["Type"].isna().tolist() == [False, True]
+    assert frame["absent"].isna().all()
+    assert list(frame_of_lines([], (UDI,)).columns) == [UDI]
 
 
 def test_repair_tail_keeps_complete_lines(tmp_path):

@@ -46,12 +46,17 @@ if TYPE_CHECKING:
 
 def read_records(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """Every record stored at path; a torn last line (a writer died mid-line) is ignored."""
-    import pandas as pd
-
     try:
         lines = complete_lines(path.read_bytes()).splitlines()
     except FileNotFoundError:
         lines = []
+    return frame_of_lines(lines, columns)
+
+
+def frame_of_lines(lines: list[bytes], columns: tuple[str, ...]) -> pd.DataFrame:
+    """The records these JSON lines hold, as a frame of these columns in this order."""
+    import pandas as pd
+
     return pd.DataFrame.from_records(decode_lines(lines), columns=list(columns))
 
 
@@ -186,10 +191,7 @@ class JsonlStore:
         return np.sort(self.index.entries()["udi"])
 
     def _parsed(self, columns: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
-        import pandas as pd
-
-        records = decode_lines(read_lines(self.path, chosen))
-        return pd.DataFrame.from_records(records, columns=list(columns))
+        return frame_of_lines(read_lines(self.path, chosen), columns)
 
     def read_range(
         self,

@@ -16,7 +16,7 @@ from psycopg2 import sql
 from mlops_demo.core.durable import append_durably, complete_lines, locked, repair_tail
 from mlops_demo.core.records import UDI, canonical_line
 from mlops_demo.core.settings import redact_url
-from mlops_demo.core.store.jsonl import decode_lines
+from mlops_demo.core.store.jsonl import frame_of_lines
 from mlops_demo.core.store.postgres import TablesOnce, connect
 from mlops_demo.core.store.udi_index import line_udis
 
@@ -88,10 +88,7 @@ class JsonlPredictionLog:
         return len(new)
 
     def read_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        records = decode_lines(self._data().splitlines())
-        return pd.DataFrame.from_records(records, columns=list(COLUMNS))
+        return frame_of_lines(self._data().splitlines(), COLUMNS)
 
 
 class PostgresPredictionLog:
