@@ -9,9 +9,10 @@ drains the other, appending bodies to a file and fsyncing and acking every 5,000
 in flight: the drain's own pattern, without its work. Each side runs in a fresh process so its
 peak RSS and CPU seconds are its own (the broker's CPU is not counted; the job's includes
 Dagster's threads). Both sides meet the broker in the same state: each process does its imports
-first, then its queue is filled, then both wait SETTLE_SECONDS before the clock starts (the
-broker goes on writing a queue to disk after it reports every message queued, and a side that
-drained meanwhile would share the broker with that work). Setup publishing is not timed. The
+first, then its queue is filled (the only queue of the pair then), then each waits
+SETTLE_SECONDS before its clock starts, and its queue is deleted after it. Filling both queues
+first had one side drain right after a fill and the other a whole run later, with one queue
+held or two. Setup publishing is not timed. The
 figure is the median of the pairs' ratios, the sides' order alternating. Each pair also runs the
 job on an empty queue: its run's fixed cost, which bounds the ratio even if storing cost nothing
 (`median ceiling`).
