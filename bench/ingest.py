@@ -134,8 +134,11 @@ def _start_child(kind: str, url: str, queue: str, path: Path, env: dict | None =
 
 
 def _ready(child: subprocess.Popen) -> subprocess.Popen:
-    if child.stdout.readline().strip() != "ready":
-        _result(child)  # raises with what the child printed
+    said = child.stdout.readline().strip()
+    if said != "ready":
+        child.kill()
+        _stdout, stderr = child.communicate()
+        raise RuntimeError(f"the child did not get ready (it said {said!r}): {stderr[-3000:]}")
     return child
 
 
@@ -192,7 +195,9 @@ def scaling(n: int, consumers: int, postgres_url: str) -> None:
             fill_queue(url, shared, bodies)
             time.sleep(SETTLE_SECONDS)
             started = time.perf_counter()
-            results = [_result(child) for child in [_go(child) for child in children]]
+            for child in children:  # all let go before any is waited for: they run side by side
+                _go(child)
+            results = [_result(child) for child in children]
             wall = time.perf_counter() - started
             stored = store.row_count()
         finally:

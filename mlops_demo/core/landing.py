@@ -73,12 +73,15 @@ class LandingArea:
     def read(self, batch: Path) -> list[bytes]:
         """The batch's bodies; the ones just landed come from memory (the file holds the same,
         its name says so by their digest)."""
-        if self._last_landed is not None and self._last_landed[0] == batch:
+        if self._landed_last(batch):
             return self._last_landed[1]
         return list(map(binascii.a2b_base64, batch.read_bytes().splitlines()))
 
+    def _landed_last(self, batch: Path) -> bool:
+        return self._last_landed is not None and self._last_landed[0] == batch
+
     def remove(self, batch: Path) -> None:
-        if self._last_landed is not None and self._last_landed[0] == batch:
+        if self._landed_last(batch):
             self._last_landed = None
         batch.unlink(missing_ok=True)
         fsync_dir(self.directory)
