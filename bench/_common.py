@@ -82,17 +82,21 @@ class TimedRun(NamedTuple):
 
 
 def run_job_timed(
-    job_name: str, run_config: dict | None = None, before_start: Callable[[], None] | None = None
+    job_name: str,
+    run_config: dict | None = None,
+    before_start: Callable[[], None] | None = None,
+    definitions: object = None,
 ) -> TimedRun:
-    """Run one of the code location's jobs in this process on a throwaway Dagster instance;
-    returns the successful result and the run's seconds, imports excluded. The resources are
-    built from the MLOPS_* variables as they are when it is called; `before_start` is called
-    once everything is imported, just before the clock starts."""
+    """Run one of the code location's jobs (or of `definitions`, a dg.Definitions) in this
+    process on a throwaway Dagster instance; returns the successful result and the run's
+    seconds, imports excluded. The resources are built from the MLOPS_* variables as they are
+    when it is called; `before_start` is called once everything is imported, just before the
+    clock starts."""
     import dagster as dg
 
     from mlops_demo.definitions import build_definitions
 
-    job = build_definitions().resolve_job_def(job_name)
+    job = (definitions or build_definitions()).resolve_job_def(job_name)
     with dg.instance_for_test() as instance:
         if before_start is not None:
             before_start()

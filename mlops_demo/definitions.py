@@ -42,8 +42,6 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
             asset_checks=[
                 checks.trained_model_f1_meets_floor,
                 checks.deployed_model_matches_registry_hash,
-                *checks.store_checks,
-                checks.cleaned_readings_resemble_training_data,
             ],
             jobs=[jobs.train_ml_model, jobs.deploy_model],
             schedules=[jobs.train_ml_model_schedule],

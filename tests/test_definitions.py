@@ -131,11 +131,8 @@ def test_every_asset_declares_its_kinds():
 
 
 def test_asset_check_names():
-    checks = {
-        (key.asset_key.to_user_string(), key.name)
-        for checks_def in defs.asset_checks
-        for key in checks_def.check_keys
-    }
+    graph = defs.resolve_asset_graph()
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert checks == {
         ("trained_model", "trained_model_f1_meets_floor"),
         ("deployed_model", "deployed_model_matches_registry_hash"),
@@ -144,7 +141,12 @@ def test_asset_check_names():
         ("cleaned_daily_statuses", "cleaned_daily_statuses_has_every_required_column"),
         ("cleaned_daily_statuses", "cleaned_daily_statuses_quarantine_share_below_limit"),
         ("cleaned_readings", "cleaned_readings_resemble_training_data"),
+        ("devices_at_risk", "devices_at_risk_scored_only_unknown_readings"),
+        ("devices_at_risk", "devices_at_risk_refused_share_below_limit"),
+        ("deployed_model_performance", "deployed_model_performance_realized_f1_holds"),
+        ("deployed_model_performance", "deployed_model_performance_statuses_keep_arriving"),
     }
+    # Evaluated inside the step that makes the asset they judge, on what it just made.
     devices_at_risk = defs.resolve_assets_def("devices_at_risk")
     assert {key.name for key in devices_at_risk.check_keys} == {
         "devices_at_risk_scored_only_unknown_readings",
@@ -155,13 +157,23 @@ def test_asset_check_names():
         "deployed_model_performance_realized_f1_holds",
         "deployed_model_performance_statuses_keep_arriving",
     }
-    blocking = {
-        key.name
-        for checks_def in defs.asset_checks
-        for key in checks_def.check_keys
-        if checks_def.get_spec_for_check_key(key).blocking
-    }
+    blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
     assert blocking == {"trained_model_f1_meets_floor", "deployed_model_matches_registry_hash"}
+
+
+def test_each_ingestion_job_is_one_step_with_its_checks():
+    # Each step is a share of Dagster's cost per run (docs/benchmarks.md): an ingestion run
+    # drains, stores, summarises and checks in one.
+    for job_name, cleaned in (
+        ("get_all_readings_job", "cleaned_readings"),
+        ("get_all_daily_machine_statuses_job", "cleaned_daily_statuses"),
+    ):
+        job = defs.resolve_job_def(job_name)
+        [node] = job.graph.nodes
+        ingest = defs.resolve_assets_def(cleaned)
+        assert node.name == ingest.node_def.name
+        assert {key.asset_key.to_user_string() for key in ingest.check_keys} == {cleaned}
+        assert ingest.can_subset
 
 
 def test_resources_are_the_broker_the_settings_and_the_safe_io_manager():

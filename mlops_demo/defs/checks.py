@@ -1,20 +1,24 @@
 """Every asset check, named as what it asserts, with the observed and expected values in its
 metadata: one module, so a reader finds every predicate the loop relies on in one place. Blocking
-checks stop the automation downstream of a failure. Five are evaluated inside the asset they
-judge (their spec and result are here): devices_at_risk's two, on exactly what it scored, and
-deployed_model_performance's two, on the figures it just computed.
+checks stop the automation downstream of a failure. The model checks are steps of their own; the
+others are evaluated inside the step they judge (their spec and evaluation are here): the
+stores' and the drift check in their stream's ingestion step, devices_at_risk's two on exactly
+what it scored, and deployed_model_performance's two on the figures it just computed.
 
 The drift and decay modules (and pandas with them) are imported by the checks that use them:
 every run imports this module, and an ingestion run with no model deployed needs neither
 (`bench/run_start.py` measures the start)."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from mlops_demo.core.records import READING_FIELDS, UDI
 from mlops_demo.core.registry import ModelEntry, RegistryError
-from mlops_demo.core.streams import READINGS, STATUSES, Stream
+from mlops_demo.core.store import IngestCounts
+from mlops_demo.core.streams import READINGS, Stream
 from mlops_demo.defs.metadata import NAN, newest_metadata, plotted_number
 from mlops_demo.defs.resources import SettingsResource
 
@@ -67,12 +71,29 @@ def deployed_model_matches_registry_hash(
     )
 
 
-# Stores ----------------------------------------------------------------------------------
+# Stores: evaluated in their stream's ingestion step ----------------------------------------
 
 
-def _rows_passed_before(context: dg.AssetCheckExecutionContext) -> int:
+@dataclass(frozen=True)
+class IngestionCheck:
+    """A check its stream's ingestion step evaluates after storing, so that a run is one step
+    (each step is a share of Dagster's cost per run, docs/benchmarks.md); "Execute" in the UI
+    runs it alone. `evaluate` gets what the step just stored into the cleaned asset, or None
+    when the step did not store (the check run alone)."""
+
+    spec: dg.AssetCheckSpec
+    evaluate: Callable[
+        [dg.AssetExecutionContext, SettingsResource, IngestCounts | None], dg.AssetCheckResult
+    ]
+
+
+def _result(spec: dg.AssetCheckSpec, **kwargs) -> dg.AssetCheckResult:
+    # Inside a step of several assets, a result must say which check it is.
+    return dg.AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name, **kwargs)
+
+
+def _rows_passed_before(context: dg.AssetExecutionContext, key: dg.AssetCheckKey) -> int:
     """How many records the last evaluation in another run saw passing (0 if it failed)."""
-    [key] = context.selected_asset_check_keys
     history = context.instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
     for record in history:
         evaluation = record.evaluation  # a run killed before its checks left one only planned
@@ -82,19 +103,22 @@ def _rows_passed_before(context: dg.AssetCheckExecutionContext) -> int:
     return 0
 
 
-def _store_checks(stream: Stream, asset: str) -> list[dg.AssetChecksDefinition]:
-    @dg.asset_check(
+def _has_every_required_column(stream: Stream, asset: str) -> IngestionCheck:
+    spec = dg.AssetCheckSpec(
+        f"{asset}_has_every_required_column",
         asset=asset,
-        name=f"{asset}_has_every_required_column",
         description=f"Every stored {stream.name} record has every field, none of them empty. "
         "The JSONL store's records are counted from where the last passing evaluation "
         "stopped, so a run reads what it stored, not the whole store; after a failure, all.",
     )
-    def has_every_required_column(
-        context: dg.AssetCheckExecutionContext, settings: SettingsResource
+
+    def evaluate(
+        context: dg.AssetExecutionContext, settings: SettingsResource, _stored: object
     ) -> dg.AssetCheckResult:
-        counted = settings.store(stream).count_missing(stream.fields, _rows_passed_before(context))
-        return dg.AssetCheckResult(
+        skip = _rows_passed_before(context, spec.key)
+        counted = settings.store(stream).count_missing(stream.fields, skip)
+        return _result(
+            spec,
             passed=not any(counted.missing.values()),
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
@@ -105,21 +129,30 @@ def _store_checks(stream: Stream, asset: str) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    @dg.asset_check(
+    return IngestionCheck(spec, evaluate)
+
+
+def _quarantine_share_below_limit(stream: Stream, asset: str) -> IngestionCheck:
+    spec = dg.AssetCheckSpec(
+        f"{asset}_quarantine_share_below_limit",
         asset=asset,
-        name=f"{asset}_quarantine_share_below_limit",
         description=f"The last run quarantined at most MLOPS_MAX_QUARANTINE_SHARE of the "
         f"{stream.name} it received.",
     )
-    def quarantine_share_below_limit(
-        context: dg.AssetCheckExecutionContext, settings: SettingsResource
+
+    def evaluate(
+        context: dg.AssetExecutionContext, settings: SettingsResource, stored: IngestCounts | None
     ) -> dg.AssetCheckResult:
+        if stored is None:  # run alone: the newest run that stored
+            newest = newest_metadata(context.instance, dg.AssetKey(asset))
+            received = newest.get("messages_received", 0)
+            quarantined = newest.get("records_quarantined", 0)
+        else:
+            received, quarantined = stored.received, stored.quarantined
         limit = settings.max_quarantine_share
-        metadata = newest_metadata(context.instance, dg.AssetKey(asset))
-        received = metadata.get("messages_received", 0)
-        quarantined = metadata.get("records_quarantined", 0)
         share = quarantined / received if received else 0.0
-        return dg.AssetCheckResult(
+        return _result(
+            spec,
             passed=share <= limit,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
@@ -130,13 +163,17 @@ def _store_checks(stream: Stream, asset: str) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    return [has_every_required_column, quarantine_share_below_limit]
+    return IngestionCheck(spec, evaluate)
 
 
-store_checks = [
-    *_store_checks(READINGS, "cleaned_readings"),
-    *_store_checks(STATUSES, "cleaned_daily_statuses"),
-]
+def ingestion_checks(stream: Stream, asset: str) -> list[IngestionCheck]:
+    """The checks the stream's ingestion step evaluates on its cleaned asset: the store's two,
+    and for the readings the drift check."""
+    checks = [
+        _has_every_required_column(stream, asset),
+        _quarantine_share_below_limit(stream, asset),
+    ]
+    return [*checks, DRIFT_CHECK] if DRIFT_CHECK.spec.asset_key == dg.AssetKey(asset) else checks
 
 
 # Inference (evaluated inside devices_at_risk, on exactly what it scored) -----------------
@@ -313,9 +350,10 @@ def _thresholds(settings: SettingsResource) -> "drift.DriftThresholds":
     )
 
 
-def _no_verdict(reason: str) -> dg.AssetCheckResult:
+def _no_verdict(spec: dg.AssetCheckSpec, reason: str) -> dg.AssetCheckResult:
     # A check cannot be skipped from inside; it passes and says plainly that it judged nothing.
-    return dg.AssetCheckResult(
+    return _result(
+        spec,
         passed=True,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"no verdict: {reason}",
@@ -323,19 +361,27 @@ def _no_verdict(reason: str) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset="cleaned_readings", name="cleaned_readings_resemble_training_data")
-def cleaned_readings_resemble_training_data(
-    settings: SettingsResource,
+RESEMBLE_TRAINING_DATA = dg.AssetCheckSpec(
+    "cleaned_readings_resemble_training_data",
+    asset="cleaned_readings",
+    description="The newest MLOPS_DRIFT_WINDOW readings against the deployed model's training "
+    "readings: a step or a stuck value in the temperatures, the distribution of what does not "
+    "wander, the speed-torque relation and early tool-wear resets (core/drift.py says why "
+    "each). Holm's correction keeps the chance of any alarm on a clean batch under "
+    "MLOPS_DRIFT_P_VALUE. No model deployed, or fewer than MLOPS_DRIFT_MIN_READINGS readings "
+    "on either side, gives no verdict.",
+)
+
+
+def _resemble_training_data(
+    _context: dg.AssetExecutionContext, settings: SettingsResource, _stored: object
 ) -> dg.AssetCheckResult:
-    """The newest MLOPS_DRIFT_WINDOW readings against the deployed model's training readings:
-    a step or a stuck value in the temperatures, the distribution of what does not wander, the
-    speed-torque relation and early tool-wear resets (core/drift.py says why each). Holm's
-    correction keeps the chance of any alarm on a clean batch under MLOPS_DRIFT_P_VALUE. No
-    model deployed, or fewer than MLOPS_DRIFT_MIN_READINGS readings on either side, gives no
-    verdict."""
+    spec = RESEMBLE_TRAINING_DATA
     champion = settings.registry().champion()
     if champion is None:
-        return _no_verdict("no model is deployed, so there is no training data to compare with")
+        return _no_verdict(
+            spec, "no model is deployed, so there is no training data to compare with"
+        )
     from mlops_demo.core import drift  # pandas: only once there is a model to compare with
 
     thresholds = _thresholds(settings)
@@ -348,13 +394,14 @@ def cleaned_readings_resemble_training_data(
     )
     reason = drift.skip_reason(reference, newest, thresholds.min_readings)
     if reason:
-        return _no_verdict(reason)
+        return _no_verdict(spec, reason)
     first_new = int(newest[UDI].min())
     before = readings.read_range(READING_FIELDS, last_udi=first_new - 1, newest=1)
     findings = drift.assess(reference, before, newest, thresholds)
     verdict = drift.summary(findings)
     drifted = [f for f in findings if f.drifted]
-    return dg.AssetCheckResult(
+    return _result(
+        spec,
         passed=not drifted,
         severity=dg.AssetCheckSeverity.WARN,
         description=verdict,
@@ -370,3 +417,6 @@ def cleaned_readings_resemble_training_data(
             "family_p_value": thresholds.p_value,
         },
     )
+
+
+DRIFT_CHECK = IngestionCheck(RESEMBLE_TRAINING_DATA, _resemble_training_data)

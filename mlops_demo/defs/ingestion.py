@@ -1,4 +1,5 @@
-"""Ingestion: each stream's three assets, its job and its sensor, made by one factory.
+"""Ingestion: each stream's three assets and their checks (one step), its job and its sensor,
+made by one factory.
 
 `sensor_readings` acks a chunk of messages only after the store has made it durable: landed as
 a batch, then cleaned into the store (fsync'd, or committed for PostgreSQL) and the batch
@@ -7,131 +8,19 @@ A run killed anywhere loses nothing: unacked messages are redelivered, landed ba
 the next run, and a replay stores nothing twice.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import dagster as dg
 
 from mlops_demo.core.store import IngestCounts
 from mlops_demo.core.streams import Stream
-from mlops_demo.defs.metadata import newest_metadata, store_location
+from mlops_demo.defs.checks import ingestion_checks
+from mlops_demo.defs.metadata import store_location
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 from mlops_demo.defs.sensors import queue_depth_sensor
 
 GROUP = "ingestion"
-
-
-# A factory cannot give each stream's assets their own docstring, so they pass description=.
-def _drain_asset(stream: Stream, name: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=name,
-        group_name=GROUP,
-        kinds={"rabbitmq"},
-        description=f"Messages drained from the {stream.name} queue; each chunk is acked only "
-        "after it is stored (fsync'd, or committed for PostgreSQL) or quarantined.",
-    )
-    def drain_queue(rabbitmq: RabbitMQResource, settings: SettingsResource) -> dg.MaterializeResult:
-        landing, target = settings.landing(stream), settings.store(stream)
-        before_ack: list[IngestCounts] = []
-
-        def land(bodies: list[bytes]) -> None:
-            before_ack.append(target.land_chunk(landing, bodies, stream.clean))
-
-        try:
-            received = rabbitmq.drain(stream, land)
-        except OSError as exc:
-            raise dg.Failure(
-                description=f"could not store a chunk ({exc.strerror or exc}; store "
-                f"{target.location}, landing area {landing.directory}); the messages of that "
-                "chunk were not acked and stay queued, and what was stored or landed before is "
-                "kept: free the space and run again."
-            ) from None
-        stored = sum(before_ack, IngestCounts())
-        return dg.MaterializeResult(
-            metadata={
-                "queue": rabbitmq.queue_name(stream),
-                "messages_received": received,
-                "landed_batches_waiting": len(landing.batches()),
-                "records_stored_before_ack": stored.stored,
-                "duplicates_dropped_before_ack": stored.duplicates,
-                "records_quarantined_before_ack": stored.quarantined,
-            }
-        )
-
-    return drain_queue
-
-
-def _stored_by_the_drain(context: dg.AssetExecutionContext, drain: dg.AssetKey) -> IngestCounts:
-    """What this run's drain stored before its acks, so the cleaned asset shows the run's
-    counts, whichever asset stored the messages."""
-    metadata = newest_metadata(context.instance, drain, context.run.run_id)
-    if not metadata:
-        return IngestCounts()
-    return IngestCounts(
-        received=metadata["messages_received"],
-        stored=metadata["records_stored_before_ack"],
-        duplicates=metadata["duplicates_dropped_before_ack"],
-        quarantined=metadata["records_quarantined_before_ack"],
-    )
-
-
-def _clean_asset(
-    stream: Stream, name: str, upstream: dg.AssetsDefinition, store_kind: str
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=name,
-        group_name=GROUP,
-        deps=[upstream],
-        kinds={store_kind},
-        description=f"The {stream.name} store, {stream.store_file} (or its PostgreSQL table): "
-        "each UDI once; rejected messages kept in "
-        f"{stream.quarantine_file} with their reason. Stores any batch a failed run left landed; "
-        "its counts are the whole run's.",
-    )
-    def clean_into_store(
-        context: dg.AssetExecutionContext, settings: SettingsResource
-    ) -> dg.MaterializeResult:
-        target = settings.store(stream)
-        try:
-            counts = _stored_by_the_drain(context, upstream.key) + target.ingest(
-                settings.landing(stream), stream.clean
-            )
-        except OSError as exc:
-            raise dg.Failure(
-                description=f"could not write to {target.location} ({exc.strerror or exc}); "
-                "the landed batches are kept and the next run stores them: free the space "
-                "and run again."
-            ) from None
-        return dg.MaterializeResult(
-            metadata={
-                "messages_received": counts.received,
-                "records_stored": counts.stored,
-                "duplicates_dropped": counts.duplicates,
-                "records_quarantined": counts.quarantined,
-                "dagster/row_count": counts.total_rows,
-                "store": store_location(target),
-            }
-        )
-
-    return clean_into_store
-
-
-def _summary_asset(
-    stream: Stream, name: str, upstream: dg.AssetsDefinition, store_kind: str
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=name,
-        group_name=GROUP,
-        deps=[upstream],
-        kinds={store_kind},
-        description=f"Where the {stream.name} store is and how many rows it holds, for training.",
-    )
-    def summarise_store(settings: SettingsResource) -> dg.MaterializeResult:
-        target = settings.store(stream)
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": target.row_count(), "store": store_location(target)}
-        )
-
-    return summarise_store
 
 
 @dataclass(frozen=True)
@@ -161,6 +50,125 @@ STATUSES_NAMES = StreamNames(
 )
 
 
+def _drain(
+    stream: Stream, rabbitmq: RabbitMQResource, settings: SettingsResource
+) -> tuple[IngestCounts, dict]:
+    """Drain the queue, storing each chunk before its ack; what it stored and its metadata."""
+    landing, target = settings.landing(stream), settings.store(stream)
+    before_ack: list[IngestCounts] = []
+
+    def land(bodies: list[bytes]) -> None:
+        before_ack.append(target.land_chunk(landing, bodies, stream.clean))
+
+    try:
+        received = rabbitmq.drain(stream, land)
+    except OSError as exc:
+        raise dg.Failure(
+            description=f"could not store a chunk ({exc.strerror or exc}; store "
+            f"{target.location}, landing area {landing.directory}); the messages of that "
+            "chunk were not acked and stay queued, and what was stored or landed before is "
+            "kept: free the space and run again."
+        ) from None
+    stored = replace(sum(before_ack, IngestCounts()), received=received)
+    return stored, {
+        "queue": rabbitmq.queue_name(stream),
+        "messages_received": received,
+        "landed_batches_waiting": len(landing.batches()),
+        "records_stored_before_ack": stored.stored,
+        "duplicates_dropped_before_ack": stored.duplicates,
+        "records_quarantined_before_ack": stored.quarantined,
+    }
+
+
+def _store_landed(
+    stream: Stream, settings: SettingsResource, drained: IngestCounts
+) -> tuple[IngestCounts, dict]:
+    """Store any batch a failed run left landed; the run's counts, whoever stored them."""
+    target = settings.store(stream)
+    try:
+        counts = drained + target.ingest(settings.landing(stream), stream.clean)
+    except OSError as exc:
+        raise dg.Failure(
+            description=f"could not write to {target.location} ({exc.strerror or exc}); "
+            "the landed batches are kept and the next run stores them: free the space "
+            "and run again."
+        ) from None
+    return counts, {
+        "messages_received": counts.received,
+        "records_stored": counts.stored,
+        "duplicates_dropped": counts.duplicates,
+        "records_quarantined": counts.quarantined,
+        "dagster/row_count": counts.total_rows,
+        "store": store_location(target),
+    }
+
+
+def _specs(stream: Stream, names: StreamNames, store_kind: str) -> list[dg.AssetSpec]:
+    # One step makes three assets, so each says what it is in its own description.
+    return [
+        dg.AssetSpec(
+            names.raw,
+            kinds={"rabbitmq"},
+            description=f"Messages drained from the {stream.name} queue; each chunk is acked "
+            "only after it is stored (fsync'd, or committed for PostgreSQL) or quarantined.",
+        ),
+        dg.AssetSpec(
+            names.cleaned,
+            deps=[names.raw],
+            kinds={store_kind},
+            description=f"The {stream.name} store, {stream.store_file} (or its PostgreSQL "
+            f"table): each UDI once; rejected messages kept in {stream.quarantine_file} with "
+            "their reason. Stores any batch a failed run left landed; its counts are the whole "
+            "run's.",
+        ),
+        dg.AssetSpec(
+            names.historic,
+            deps=[names.cleaned],
+            kinds={store_kind},
+            description=f"Where the {stream.name} store is and how many rows it holds, for "
+            "training.",
+        ),
+    ]
+
+
+def _ingestion_asset(stream: Stream, names: StreamNames, store_kind: str) -> dg.AssetsDefinition:
+    """The stream's three assets and its checks in one step: every step of a run costs
+    Dagster's events and bookkeeping, a fixed cost per run (docs/benchmarks.md). Any asset or
+    check runs alone too (the UI's Materialize or Execute)."""
+    raw, cleaned, historic = (dg.AssetKey(n) for n in (names.raw, names.cleaned, names.historic))
+    checks = ingestion_checks(stream, names.cleaned)
+
+    @dg.multi_asset(
+        name=f"ingest_{stream.name}",
+        group_name=GROUP,
+        specs=_specs(stream, names, store_kind),
+        check_specs=[check.spec for check in checks],
+        can_subset=True,
+    )
+    def ingest(
+        context: dg.AssetExecutionContext, rabbitmq: RabbitMQResource, settings: SettingsResource
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        selected = context.selected_asset_keys
+        drained, stored = IngestCounts(), None
+        if raw in selected:
+            drained, metadata = _drain(stream, rabbitmq, settings)
+            yield dg.MaterializeResult(asset_key=raw, metadata=metadata)
+        if cleaned in selected:
+            stored, metadata = _store_landed(stream, settings, drained)
+            yield dg.MaterializeResult(asset_key=cleaned, metadata=metadata)
+        if historic in selected:
+            target = settings.store(stream)
+            yield dg.MaterializeResult(
+                asset_key=historic,
+                metadata={"dagster/row_count": target.row_count(), "store": store_location(target)},
+            )
+        for check in checks:
+            if check.spec.key in context.selected_asset_check_keys:
+                yield check.evaluate(context, settings, stored)
+
+    return ingest
+
+
 def stream_ingestion(
     stream: Stream, names: StreamNames, settings: SettingsResource
 ) -> dg.Definitions:
@@ -168,14 +176,11 @@ def stream_ingestion(
     launches the job once the queue holds a batch. `settings` gives what Dagster must know
     when it loads the code location: the store's kind, the sensor's interval and the runs'
     time limit."""
-    kind = settings.backend.kind
-    drain_queue = _drain_asset(stream, names.raw)
-    clean_into_store = _clean_asset(stream, names.cleaned, drain_queue, kind)
-    summarise_store = _summary_asset(stream, names.historic, clean_into_store, kind)
+    ingest = _ingestion_asset(stream, names, settings.backend.kind)
     job = names.job
     ingestion_job = dg.define_asset_job(
         job,
-        selection=[drain_queue, clean_into_store, summarise_store],
+        selection=[ingest],
         description=f"Drain the {stream.name} queue into the store.",
         # A run whose process died with its code server stays "started" for ever, and its
         # sensor waits for it: the daemon's run monitoring fails it after this long instead.
@@ -183,7 +188,7 @@ def stream_ingestion(
         tags={"dagster/max_runtime_seconds": str(settings.ingestion_max_runtime_seconds)},
     )
     return dg.Definitions(
-        assets=[drain_queue, clean_into_store, summarise_store],
+        assets=[ingest],
         jobs=[ingestion_job],
         sensors=[queue_depth_sensor(names.sensor, job, stream, settings.sensor_interval_seconds)],
     )

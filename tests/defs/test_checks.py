@@ -96,6 +96,41 @@ def test_the_quarantine_share_check_warns_when_a_run_quarantines_too_much(
     assert result.success  # a warning, not a failure
 
 
+def _run_alone(instance, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:
+    """Run part of an ingestion step alone, as the UI's Materialize or Execute does."""
+    job = dg.define_asset_job("part_of_an_ingestion", selection=selection)
+    defs = dg.Definitions.merge(build_definitions(), dg.Definitions(jobs=[job]))
+    return defs.resolve_job_def("part_of_an_ingestion").execute_in_process(instance=instance)
+
+
+def test_an_ingestion_check_or_asset_runs_alone_without_draining(
+    env, instance, broker_url, queues, monkeypatch
+):
+    # The queue, the store and the checks are one step in a run; each part still runs alone.
+    monkeypatch.setenv("MLOPS_MAX_QUARANTINE_SHARE", "0.1")
+    good = [json.dumps(reading_of(r)).encode() for r in simulate(12)]
+    broker.publish(broker_url, queues["readings"], [*good[:8], b"not json", b"[]"])
+    run_job(instance, "get_all_readings_job")
+    broker.publish(broker_url, queues["readings"], good[8:])
+
+    share_key = dg.AssetCheckKey(
+        dg.AssetKey("cleaned_readings"), "cleaned_readings_quarantine_share_below_limit"
+    )
+    alone = _run_alone(instance, dg.AssetSelection.checks(share_key))
+    assert alone.get_asset_materialization_events() == []
+    [evaluation] = alone.get_asset_check_evaluations()
+    # The newest ingestion's counts, read back from the instance: 2 of its 10 quarantined.
+    assert evaluation.asset_check_key == share_key and not evaluation.passed
+    assert evaluation.metadata["observed_share"].value == 0.2
+
+    historic = _run_alone(instance, dg.AssetSelection.assets("historic_readings"))
+    assert [e.asset_key.to_user_string() for e in historic.get_asset_materialization_events()] == [
+        "historic_readings"
+    ]
+    assert historic.get_asset_check_evaluations() == []
+    assert broker.queue_depth(broker_url, queues["readings"]) == 4  # nothing drained
+
+
 def _status_run(instance, broker_url, queues, records) -> dg.AssetCheckEvaluation:
     broker.publish(
         broker_url, queues["statuses"], [json.dumps(status_of(r)).encode() for r in records]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers.runs import current_settings, stored_udis
+from helpers.runs import current_settings, metadata, stored_udis
 
 from mlops_demo.core import broker
 from mlops_demo.core.cleaning import MAX_BODY_BYTES
@@ -46,15 +46,10 @@ READINGS_CHAIN = list(stream_ingestion(READINGS, READINGS_NAMES, SettingsResourc
 STATUSES_CHAIN = list(stream_ingestion(STATUSES, STATUSES_NAMES, SettingsResource()).assets)
 
 
-def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    [materialization] = result.asset_materializations_for_node(asset)
-    return {key: value.value for key, value in materialization.metadata.items()}
-
-
 def _counts(result: dg.ExecuteInProcessResult, raw: str, cleaned: str) -> dict:
     """A run's counts, which the cleaned asset gives whichever asset stored the messages (the
     drain, before each ack; the cleaned asset, batches a failed run left landed)."""
-    drained, stored = _metadata(result, raw), _metadata(result, cleaned)
+    drained, stored = metadata(result, raw), metadata(result, cleaned)
     assert stored["records_stored"] >= drained["records_stored_before_ack"]
     return {
         "received": drained["messages_received"],
@@ -84,8 +79,8 @@ def test_both_streams_ingest_fully(env, instance, broker_url, queues, monkeypatc
         "quarantined": 0,
         "total_rows": 1200,
     }
-    assert _metadata(readings, "historic_readings")["dagster/row_count"] == 1200
-    assert _metadata(statuses, "cleaned_daily_statuses")["dagster/row_count"] == 700
+    assert metadata(readings, "historic_readings")["dagster/row_count"] == 1200
+    assert metadata(statuses, "cleaned_daily_statuses")["dagster/row_count"] == 700
     frame = current_settings().store(READINGS).read_frame(READING_FIELDS)
     assert frame.to_dict("records") == [reading_of(x) for x in records]
     assert broker.queue_depth(broker_url, queues["readings"], queue_type) == 0
