@@ -21,7 +21,7 @@ from pydantic import Field
 
 from mlops_demo.core import broker
 from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.registry import ModelRegistry, load_or_create_key
+from mlops_demo.core.registry import ModelRegistry, RegistryError, load_or_create_key
 from mlops_demo.core.settings import (
     DEFAULT_BROKER_URL,
     DEFAULT_STORE_SCHEMA,
@@ -213,8 +213,13 @@ class SettingsResource(dg.ConfigurableResource):
     def registry(self) -> ModelRegistry:
         if self.registry_key:
             key = self.registry_key.encode()
-        else:
+        elif self.registry_key_file:
             key = load_or_create_key(Path(self.registry_key_file).expanduser())
+        else:  # only a run's config can empty it: the environment's default is the home's file
+            raise RegistryError(
+                "no key for the model registry: set registry_key or registry_key_file "
+                "(MLOPS_REGISTRY_KEY, MLOPS_REGISTRY_KEY_FILE)"
+            )
         return ModelRegistry(self.backend.registry_storage(), key)
 
     def landing(self, stream: Stream) -> LandingArea:

@@ -133,7 +133,9 @@ def test_every_body_is_stored_once_or_quarantined_with_its_reason(labelled, brok
     queue = f"test_{uuid.uuid4().hex[:10]}_volume"
     resources = {
         "rabbitmq": RabbitMQResource(broker_url=broker_url, readings_queue=queue),
-        "settings": SettingsResource(data_dir=str(data_dir)),
+        "settings": SettingsResource(
+            data_dir=str(data_dir), registry_key_file=str(data_dir / "registry.key")
+        ),
     }
     try:
         assert broker.publish(broker_url, queue, messages) == len(messages)

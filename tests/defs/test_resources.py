@@ -5,6 +5,7 @@ import dagster as dg
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
+from mlops_demo.core.registry import RegistryError
 from mlops_demo.core.settings import REPO_ROOT, SettingsError
 from mlops_demo.core.store import JsonlBackend, PostgresBackend
 from mlops_demo.core.streams import READINGS
@@ -109,6 +110,14 @@ def test_every_setting_is_described_once_with_its_variable_in_the_readme():
         assert info.description, f"{field} has no description for the resource page"
         assert f"`{variable(field)}`" in readme, f"{variable(field)} is not in the README"
     assert set(RabbitMQResource.model_fields).isdisjoint(SettingsResource.model_fields)
+
+
+def test_a_registry_without_a_key_is_refused_by_name(tmp_path):
+    # from_env always names the home's key file; only a run's config can leave both empty.
+    settings = SettingsResource(data_dir=str(tmp_path), registry_key_file="")
+    with pytest.raises(RegistryError, match="no key for the model registry: set registry_key"):
+        settings.registry()
+    assert from_env(SettingsResource, {"MLOPS_DATA_DIR": str(tmp_path)}).registry_key_file
 
 
 def test_a_run_can_change_a_setting_for_itself(tmp_path):
