@@ -279,16 +279,21 @@ def test_a_chunk_is_stored_before_its_ack_and_a_writer_in_between_is_seen(area, 
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "missing"),
     [
-        {TORQUE: None},
-        {"Type": ""},
-        {TORQUE: "text"},
-        "drop Tool wear [min]",
-        "duplicate Torque [Nm]",
+        ({TORQUE: None}, 1),
+        ({"Type": ""}, 1),
+        ({TORQUE: "text"}, 0),
+        ({TORQUE: {"nested": None}}, 0),  # present, whatever it holds
+        ({"extra": None}, 0),
+        ("drop Tool wear [min]", 1),
+        ("duplicate Torque [Nm]", 1),  # the last one counts, as for json.loads
+        ("reorder", 0),
     ],
 )
-def test_missing_values_are_counted_as_parsing_every_line_would(area, sample_records, damage):
+def test_missing_values_are_counted_as_parsing_every_line_would(
+    area, sample_records, damage, missing
+):
     store, landing = area
     store.land_chunk(landing, _bodies(sample_records[:20]), clean_reading)
     record = reading_of(sample_records[20])
@@ -297,6 +302,8 @@ def test_missing_values_are_counted_as_parsing_every_line_would(area, sample_rec
         line = json.dumps(record, separators=(",", ":"))
     elif damage == "duplicate Torque [Nm]":
         line = json.dumps(record, separators=(",", ":"))[:-1] + ',"Torque [Nm]":null}'
+    elif damage == "reorder":
+        line = json.dumps(dict(reversed(record.items())), separators=(",", ":"))
     else:
         line = json.dumps({**record, **damage}, separators=(",", ":"))
     with open(store.path, "a") as f:
@@ -306,7 +313,7 @@ def test_missing_values_are_counted_as_parsing_every_line_would(area, sample_rec
     for field in READING_FIELDS:
         parsed[field] = sum(json.loads(x).get(field) in (None, "") for x in lines)
     assert store.count_missing(READING_FIELDS).missing == parsed
-    assert sum(parsed.values()) == (0 if damage == {TORQUE: "text"} else 1)
+    assert sum(parsed.values()) == missing
 
 
 def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path, monkeypatch):
