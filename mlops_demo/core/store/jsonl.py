@@ -327,9 +327,9 @@ class JsonlStore:
     def _append_records(self, lines: list[bytes], udis: list[int]) -> None:
         if not lines:
             return
-        ends = file_size(self.path) + np.cumsum([len(line) + 1 for line in lines]) - 1
-        append_durably(self.path, b"".join(line + b"\n" for line in lines))
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        ends = file_size(self.path) + np.cumsum(lengths + 1) - 1
+        append_durably(self.path, b"\n".join(lines) + b"\n")
         entries = np.empty(len(lines), dtype=ENTRY)
-        entries["udi"], entries["end"] = udis, ends
-        entries["start"] = ends - [len(line) for line in lines]
+        entries["udi"], entries["end"], entries["start"] = udis, ends, ends - lengths
         self.index.extend(entries)
