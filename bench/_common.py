@@ -71,8 +71,38 @@ def cleanup(url: str, *queues: str) -> None:
         broker.delete_queue(url, queue)
 
 
-def cpu_note() -> str:
-    return f"{os.cpu_count()} cores"
+class CpuSnapshot(NamedTuple):
+    broker_seconds: float  # CPU-seconds every RabbitMQ node on this machine has used so far
+    idle_ticks: int  # the machine's idle time so far, every core
+    ticks: int  # the machine's time so far, every core
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    """What the broker and the machine have spent so far (Linux's /proc; NaN elsewhere)."""
+    try:
+        machine = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return CpuSnapshot(float("nan"), 0, 0)
+    broker_ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split(" (", 1)[1].rsplit(") ", 1)
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while being read
+        if name == "beam.smp":
+            utime, stime = fields.split()[11:13]
+            broker_ticks += int(utime) + int(stime)
+    idle = machine[3] + machine[4]  # idle and waiting on I/O
+    return CpuSnapshot(broker_ticks / os.sysconf("SC_CLK_TCK"), idle, sum(machine))
+
+
+def broker_and_idle_since(start: CpuSnapshot) -> tuple[float, float]:
+    """The broker's CPU-seconds since `start`, and how many cores the machine left idle on
+    average meanwhile."""
+    now = cpu_snapshot()
+    ticks = now.ticks - start.ticks
+    idle_cores = (now.idle_ticks - start.idle_ticks) / ticks * os.cpu_count() if ticks else 0.0
+    return now.broker_seconds - start.broker_seconds, idle_cores
 
 
 class TimedRun(NamedTuple):

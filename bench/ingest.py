@@ -7,15 +7,17 @@ a private queue of the same broker. `get_all_readings_job` drains one (queue -> 
 validated, deduplicated JSONL store, all fsync'd before each chunk's ack). A raw pika consumer
 drains the other, appending bodies to a file and fsyncing and acking every 5,000 with two chunks
 in flight: the drain's own pattern, without its work. Each side runs in a fresh process so its
-peak RSS and CPU seconds are its own (the broker's CPU is not counted; the job's includes
-Dagster's threads). Both sides meet the broker in the same state: each process does its imports
-first, then its queue is filled (the only queue of the pair then), then each waits
-SETTLE_SECONDS before its clock starts, and its queue is deleted after it. Filling both queues
-first had one side drain right after a fill and the other a whole run later, with one queue
-held or two. Setup publishing is not timed. The
-figure is the median of the pairs' ratios, the sides' order alternating. Each pair also runs the
-job on an empty queue: its run's fixed cost, which bounds the ratio even if storing cost nothing
-(`median ceiling`).
+peak RSS and CPU seconds are its own (the job's include Dagster's threads). Beside each side:
+the CPU-seconds every RabbitMQ node on the machine spent meanwhile (`broker CPU s`; for the same
+messages it takes one of two paces, about 1.1 or 2.5 CPU-seconds per 100,000 here, and the raw
+loop's time follows it) and the cores the machine left idle on average (`idle cores`). Both
+sides meet the broker in the same state: each process does its imports first, then its queue is
+filled (the only queue of the pair then), then each waits SETTLE_SECONDS before its clock
+starts, and its queue is deleted after it. Filling both queues first had one side drain right
+after a fill and the other a whole run later, with one queue held or two. Setup publishing is
+not timed. The figure is the median of the pairs' ratios, the sides' order alternating. Each
+pair also runs the job on an empty queue: its run's fixed cost, which bounds the ratio even if
+storing cost nothing (`median ceiling`).
 
 `--bodies huge` replaces ten of the readings with 10 MB bodies, which the job quarantines by
 their first 64 KiB; `--bodies bad` makes every body a distinct invalid reading (half not JSON,
@@ -23,6 +25,7 @@ half a reading whose torque is text), all quarantined. The raw loop appends what
 """
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -37,8 +40,10 @@ from typing import NamedTuple
 
 import pika
 from _common import (
+    broker_and_idle_since,
     broker_url,
     cleanup,
+    cpu_snapshot,
     fill_queue,
     peak_rss_mb,
     private_queue,
@@ -218,13 +223,17 @@ def _in_child(
     env: dict | None = None,
 ) -> dict:
     """One side: its process started and ready, then its queue filled, the broker left to
-    settle, the side let go, and its queue deleted."""
+    settle, the side let go, and its queue deleted. Its figures include the broker's CPU-seconds
+    and the machine's idle cores while it ran (the child's exit included)."""
     try:
         child = _ready(_start_child(kind, url, queue, path, env))
         if bodies:
             fill_queue(url, queue, bodies)
         time.sleep(SETTLE_SECONDS)
-        return _result(_go(child))
+        start = cpu_snapshot()
+        figures = _result(_go(child))
+        figures["broker_cpu_seconds"], figures["idle_cores"] = broker_and_idle_since(start)
+        return figures
     finally:
         cleanup(url, queue)
 
@@ -287,6 +296,27 @@ class Pair(NamedTuple):
     ceiling: float  # raw / (raw + the job on an empty queue)
     floor: float  # raw / (raw + Dagster's floor)
     bound: float  # raw / (raw + Dagster's floor + validating every body once)
+    raw_seconds: float
+    job_seconds: float
+    raw_broker_cpu: float  # the broker's CPU-seconds while the raw loop drained
+    job_broker_cpu: float
+
+
+# The broker's two paces are apart by about 2.2x here; a gap this wide between two sides'
+# figures is a change of pace, anything narrower is noise within one.
+PACE_GAP = 1.5
+
+
+COLUMNS = ("msg/s", "seconds", "CPU s", "peak MB", "broker CPU s", "idle cores")
+WIDTHS = (9, 8, 8, 8, 12, 10)
+
+
+def _print_side(side: str, figures: dict) -> None:
+    n, seconds = figures["messages"], figures["seconds"]
+    rate = f"{n / seconds:,.0f}" if n else ""
+    print(f"{n:>9,} {side:<16} {rate:>9} {seconds:>8.2f} {figures['cpu_seconds']:>8.2f} "
+          f"{figures['peak_rss_mb']:>8.0f} {figures['broker_cpu_seconds']:>12.2f} "
+          f"{figures['idle_cores']:>10.2f}")  # fmt: skip
 
 
 def _pair(url: str, bodies: list[bytes], first_raw: bool) -> Pair:
@@ -310,11 +340,9 @@ def _pair(url: str, bodies: list[bytes], first_raw: bool) -> Pair:
     for kind, side in (("raw", "raw pika loop"), ("job", "ingestion job")):
         figures = measured[kind]
         assert figures["messages"] == n, f"{side} handled {figures['messages']} of {n}"
-        print(f"{n:>9,} {side:<16} {n / figures['seconds']:>9,.0f} {figures['seconds']:>8.2f} "
-              f"{figures['cpu_seconds']:>8.2f} {figures['peak_rss_mb']:>8.0f}")  # fmt: skip
+        _print_side(side, figures)
     for figures, side in ((empty, "ingestion job"), (floor, "Dagster floor")):
-        print(f"{0:>9,} {side:<16} {'':>9} {figures['seconds']:>8.2f} "
-              f"{figures['cpu_seconds']:>8.2f} {figures['peak_rss_mb']:>8.0f}")  # fmt: skip
+        _print_side(side, figures)
     raw, validating = measured["raw"]["seconds"], validating_seconds(bodies)
     print(f"{n:>9,} {'validating only':<16} {n / validating:>9,.0f} {validating:>8.2f}")
     return Pair(
@@ -322,7 +350,55 @@ def _pair(url: str, bodies: list[bytes], first_raw: bool) -> Pair:
         ceiling=raw / (raw + empty["seconds"]),
         floor=raw / (raw + floor["seconds"]),
         bound=raw / (raw + floor["seconds"] + validating),
+        raw_seconds=raw,
+        job_seconds=measured["job"]["seconds"],
+        raw_broker_cpu=measured["raw"]["broker_cpu_seconds"],
+        job_broker_cpu=measured["job"]["broker_cpu_seconds"],
     )
+
+
+def pace_threshold(broker_cpu: Sequence[float]) -> float | None:
+    """The broker CPU-seconds that part its fast pace from its slow one: the middle of the
+    widest gap between the sides' figures, if it is at least PACE_GAP wide; None if every side
+    met one pace."""
+    ordered = sorted(cpu for cpu in broker_cpu if cpu > 0)
+    gaps = [(high / low, (low * high) ** 0.5) for low, high in itertools.pairwise(ordered)]
+    widest, middle = max(gaps, default=(1.0, None))
+    return middle if widest >= PACE_GAP else None
+
+
+def _figures(values: Sequence[float]) -> str:
+    return f"median {statistics.median(values):.2f} ({', '.join(f'{v:.2f}' for v in values)})"
+
+
+def print_by_pace(n: int, pairs: Sequence[Pair]) -> None:
+    """Each side's time and each pair's ratio by the broker's pace during its sides."""
+    threshold = pace_threshold(
+        [p.raw_broker_cpu for p in pairs] + [p.job_broker_cpu for p in pairs]
+    )
+    if threshold is None:
+        print(f"{n:>9,} the broker kept one pace for every side")
+        return
+    print(f"{n:>9,} by the broker's pace (fast: under {threshold:.2f} broker CPU-seconds)")
+
+    def pace(cpu: float) -> str:
+        return "fast" if cpu < threshold else "slow"
+
+    for side, seconds, cpu in (("raw loop", "raw_seconds", "raw_broker_cpu"),
+                               ("job", "job_seconds", "job_broker_cpu")):  # fmt: skip
+        for name in ("fast", "slow"):
+            times = [getattr(p, seconds) for p in pairs if pace(getattr(p, cpu)) == name]
+            if times:
+                print(f"{'':>10}{side} at the {name} pace, sides: {len(times)}, seconds "
+                      f"{_figures(times)}")  # fmt: skip
+    for paces in itertools.product(("fast", "slow"), repeat=2):
+        ratios = [
+            p.ratio for p in pairs if (pace(p.raw_broker_cpu), pace(p.job_broker_cpu)) == paces
+        ]
+        raw_pace, job_pace = paces
+        if ratios:
+            print(f"{'':>10}raw loop {raw_pace}, job {job_pace}, pairs: {len(ratios)}, job/raw "
+                  f"{_figures(ratios)}")  # fmt: skip
 
 
 def main() -> int:
@@ -345,7 +421,8 @@ def main() -> int:
         return 0
     url = broker_url()
     print(f"{args.bodies} bodies, {args.repeat} pairs per size (the raw loop first in odd pairs)")
-    print(f"{'messages':>9} {'side':<16} {'msg/s':>9} {'seconds':>8} {'CPU s':>8} {'peak MB':>8}")
+    print(f"{'messages':>9} {'side':<16} "
+          + " ".join(f"{c:>{w}}" for c, w in zip(COLUMNS, WIDTHS, strict=True)))  # fmt: skip
     for n in sizes:
         bodies = bodies_of(args.bodies, n)
         pairs = [_pair(url, bodies, first_raw=i % 2 == 0) for i in range(args.repeat)]
@@ -362,6 +439,7 @@ def main() -> int:
             figures = [getattr(pair, field) for pair in pairs]
             print(f"{n:>9,} {label:<16} {statistics.median(figures):>9.2f} "
                   f"({meaning}pairs: {', '.join(f'{r:.2f}' for r in figures)})")  # fmt: skip
+        print_by_pace(n, pairs)
     return 0
 
 
