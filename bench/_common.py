@@ -12,10 +12,10 @@ from typing import NamedTuple
 
 import pika
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import reading_of
-from mlops_demo.core.settings import REPO_ROOT
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.messages.records import reading_of
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 # The real data for benchmarks (its README in the same folder); never copied into the project.

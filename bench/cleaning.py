@@ -15,8 +15,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_demo.core.cleaning import MAX_PRODUCT_ID_CHARS, MAX_UDI, PHYSICAL_RANGES, clean_reading
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.cleaning import (
+    MAX_PRODUCT_ID_CHARS,
+    MAX_UDI,
+    PHYSICAL_RANGES,
+    clean_reading,
+)
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     PROCESS_TEMPERATURE,
     PRODUCT_TYPES,
@@ -25,7 +30,7 @@ from mlops_demo.core.records import (
     TORQUE,
     reading_of,
 )
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.simulator import simulate
 
 
 def _bounded(field: str):

@@ -31,19 +31,20 @@ import numpy as np
 import pandas as pd
 from _common import REFERENCE_CSV
 
-from mlops_demo.core import drift, evaluation, modelling
-from mlops_demo.core.lifecycle import PROMOTE, REJECT, decide
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.performance import (
+from mlops_demo.core.messages.records import TARGET, TORQUE, TYPE
+from mlops_demo.core.model import evaluation, features, pipeline
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.monitoring import drift
+from mlops_demo.core.monitoring.performance import (
     Confusion,
     Expected,
     ModelPerformance,
     decay_verdict,
     expected_of,
 )
-from mlops_demo.core.records import TARGET, TORQUE, TYPE
-from mlops_demo.core.scenarios import FAULTS
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.scenarios import FAULTS
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.registry.gate import PROMOTE, REJECT, decide
 
 REFERENCE_ROWS, BATCH, BATCHES = 2000, 500, 3
 THRESHOLDS = drift.DriftThresholds()
@@ -59,7 +60,7 @@ def previous_drift(reference: pd.DataFrame, newest: pd.DataFrame) -> bool:
     """The check before: per raw column, KS at the effective sample size and PSI >= 0.2."""
     from scipy import stats
 
-    for column in modelling.FEATURE_COLUMNS:
+    for column in features.FEATURE_COLUMNS:
         if column == TYPE:
             continue
         ref, new = reference[column].to_numpy(float), newest[column].to_numpy(float)
@@ -220,7 +221,7 @@ def _warnings(model, expected: Expected, test_f1: float, batches: list[pd.DataFr
     project, previous = [], []
     for batch in batches:
         failed = batch[TARGET].to_numpy(dtype=bool)
-        flagged = model.predict(batch[list(modelling.FEATURE_COLUMNS)]).astype(bool)
+        flagged = model.predict(batch[list(features.FEATURE_COLUMNS)]).astype(bool)
         performance = _performance(failed, flagged)
         project.append(not decay_verdict(performance, expected, 200, 0.01).passed)
         realized = performance.cumulative.f1
@@ -230,7 +231,7 @@ def _warnings(model, expected: Expected, test_f1: float, batches: list[pd.DataFr
 
 def _trained(data: pd.DataFrame, through: int, build) -> tuple[object, Expected, float]:
     train = data[data["UDI"] <= through]
-    model = build().fit(train[list(modelling.FEATURE_COLUMNS)], train[TARGET])
+    model = build().fit(train[list(features.FEATURE_COLUMNS)], train[TARGET])
     report = evaluation.forward_chained(train, build, 7)
     return model, expected_of(report, [[0, 0], [0, 0]]), report["pooled"]["f1"]
 
@@ -254,7 +255,7 @@ def decay_table(data: pd.DataFrame) -> list[str]:
     ):
         model, expected, test_f1 = _trained(data, 4000, build)
         first = _warnings(model, expected, test_f1, [heat])
-        flagged = model.predict(heat[list(modelling.FEATURE_COLUMNS)]).astype(bool)
+        flagged = model.predict(heat[list(features.FEATURE_COLUMNS)]).astype(bool)
         caught = int((heat[TARGET].to_numpy(dtype=bool) & flagged).sum())
         label = f"{name}, UDI 4001-4500 (heat dissipation; caught {caught}/{heat[TARGET].sum()})"
         print(f"{label:<58} {first[0]:>8.2f} {first[1]:>14.2f}")
@@ -272,7 +273,7 @@ def decay_table(data: pd.DataFrame) -> list[str]:
 def refusal_table(data: pd.DataFrame) -> list[str]:
     """The refused-share check (more than 5 % of a scoring refused) on batches of 500 after the
     training readings UDI 1-3000, windows every 50 rows, clean and with each fault."""
-    signature = modelling.input_signature(data[data["UDI"] <= 3000])
+    signature = features.input_signature(data[data["UDI"] <= 3000])
     later = data[data["UDI"] > 3000].reset_index(drop=True)
     windows = [later.iloc[s : s + BATCH] for s in range(0, len(later) - BATCH + 1, 50)]
     far = {
@@ -284,7 +285,7 @@ def refusal_table(data: pd.DataFrame) -> list[str]:
     missed = []
     for name, apply in faults.items():
         shares = [
-            float((modelling.outside_signature(apply(w), signature) != "").mean()) for w in windows
+            float((features.outside_signature(apply(w), signature) != "").mean()) for w in windows
         ]
         warned = np.mean([share > 0.05 for share in shares])
         print(f"  {name:<44} warned {warned:.2f}, refused {np.mean(shares):.3f}")
@@ -317,10 +318,10 @@ def _out_of_sample(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     verdicts, failed = [], []
     for cut in range(3000, len(data), 1000):
         train, test = data.iloc[:cut], data.iloc[cut : cut + 1000]
-        model = modelling.build_pipeline(Hyperparameters()).fit(
-            train[list(modelling.FEATURE_COLUMNS)], train[TARGET]
+        model = pipeline.build_pipeline(Hyperparameters()).fit(
+            train[list(features.FEATURE_COLUMNS)], train[TARGET]
         )
-        verdicts.append(model.predict(test[list(modelling.FEATURE_COLUMNS)]).astype(bool))
+        verdicts.append(model.predict(test[list(features.FEATURE_COLUMNS)]).astype(bool))
         failed.append(test[TARGET].to_numpy(dtype=bool))
     return np.concatenate(verdicts), np.concatenate(failed)
 

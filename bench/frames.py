@@ -14,8 +14,8 @@ from io import StringIO
 
 import pandas as pd
 
-from mlops_demo.core.frames import frame_bytes, frame_of
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.storage.frames import frame_bytes, frame_of
 
 
 def _table_bytes(frame: pd.DataFrame) -> bytes:

@@ -52,8 +52,8 @@ from _common import (
     run_job_timed,
 )
 
-from mlops_demo.core.broker import DEFAULT_CHUNK_SIZE, PREFETCH_CHUNKS
-from mlops_demo.core.streams import READINGS
+from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.transport.broker import DEFAULT_CHUNK_SIZE, PREFETCH_CHUNKS
 
 # The drain's own chunk and prefetch, so the raw loop differs from the job only in the work.
 RAW_BATCH = DEFAULT_CHUNK_SIZE
@@ -240,7 +240,7 @@ def _in_child(
 
 def scaling(n: int, consumers: int, postgres_url: str) -> None:
     """One consumer on the JSONL store against several on the PostgreSQL store, one queue each."""
-    from mlops_demo.core.store.postgres import PostgresStore
+    from mlops_demo.core.storage.postgres import PostgresStore
 
     url = broker_url()
     bodies = reading_bodies(n)

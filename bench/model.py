@@ -27,17 +27,17 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from mlops_demo.core import evaluation, modelling
-from mlops_demo.core.forest import OutOfBagThreshold
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     HEAT_DISSIPATION_FAILURE,
     PROCESS_TEMPERATURE,
     ROTATIONAL_SPEED,
     TORQUE,
 )
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model import evaluation, features, pipeline
+from mlops_demo.core.model.calibration import OutOfBagThreshold
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.plant.simulator import simulate
 
 RAW_FEATURES = [AIR_TEMPERATURE, PROCESS_TEMPERATURE, ROTATIONAL_SPEED, TORQUE]
 FOLDS = 7
@@ -49,13 +49,13 @@ def _forest() -> RandomForestClassifier:
 
 
 def project() -> Pipeline:
-    return modelling.build_pipeline(Hyperparameters())
+    return pipeline.build_pipeline(Hyperparameters())
 
 
 def before_limits() -> Pipeline:
     return Pipeline(
         [
-            ("physics_features", FunctionTransformer(modelling.physics_features)),
+            ("physics_features", FunctionTransformer(features.physics_features)),
             ("classifier", OutOfBagThreshold(_forest())),
         ]
     )

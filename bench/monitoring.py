@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 from _common import peak_rss_mb
 
-from mlops_demo.core.records import canonical_line, reading_of, status_of
-from mlops_demo.core.simulator import iter_records
+from mlops_demo.core.messages.records import canonical_line, reading_of, status_of
+from mlops_demo.core.plant.simulator import iter_records
 
 # What each computation reads: its baseline reads the same files and computes nothing.
 FILES = {
@@ -54,18 +54,18 @@ POSTGRES_ENV = "BENCH_POSTGRES_STORE"
 
 def _store(directory: Path, name: str):
     if POSTGRES_ENV in os.environ:
-        from mlops_demo.core.store.postgres import PostgresStore
+        from mlops_demo.core.storage.postgres import PostgresStore
 
         url, schema = os.environ[POSTGRES_ENV].split()
         table = name.removesuffix(".jsonl")
         return PostgresStore(url, schema, table, f"quarantine_{table}")
-    from mlops_demo.core.store.jsonl import JsonlStore
+    from mlops_demo.core.storage.jsonl import JsonlStore
 
     return JsonlStore(directory / name, directory / f"quarantine-{name}")
 
 
 def _log(directory: Path):
-    from mlops_demo.core.store.predictions import JsonlPredictionLog, PostgresPredictionLog
+    from mlops_demo.core.storage.predictions import JsonlPredictionLog, PostgresPredictionLog
 
     if POSTGRES_ENV in os.environ:
         return PostgresPredictionLog(*os.environ[POSTGRES_ENV].split())
@@ -76,8 +76,8 @@ def _copy_into_postgres(directory: Path, url: str, schema: str) -> None:
     """The JSONL files, line for line, into the tables the PostgreSQL store and log use."""
     from psycopg2 import sql
 
-    from mlops_demo.core.store.postgres import connect
-    from mlops_demo.core.store.udi_index import udi_of_line
+    from mlops_demo.core.storage.postgres_connection import connect
+    from mlops_demo.core.storage.udi_index import udi_of_line
 
     os.environ[POSTGRES_ENV] = f"{url} {schema}"
     for name in ("readings.jsonl", "statuses.jsonl"):
@@ -106,13 +106,13 @@ def _copy_into_postgres(directory: Path, url: str, schema: str) -> None:
 def _devices_at_risk(directory: Path) -> None:
     import joblib
 
-    from mlops_demo.core import modelling
-    from mlops_demo.core.records import READING_FIELDS, UDI
+    from mlops_demo.core.messages.records import READING_FIELDS, UDI
+    from mlops_demo.core.model import scoring
 
     readings, statuses = _store(directory, "readings.jsonl"), _store(directory, "statuses.jsonl")
     unknown = readings.read_udis(READING_FIELDS, readings.udis_not_in(statuses))
     assert statuses.read_udis((UDI,), unknown[UDI].to_numpy()).empty
-    scored = modelling.score(joblib.load(directory / "model.joblib"), unknown)
+    scored = scoring.score(joblib.load(directory / "model.joblib"), unknown)
     verdicts = [
         {**_verdict(int(row.UDI), np.random.default_rng(0)), "model": "bench",
          "failure_probability": float(row.failure_probability), "at_risk": bool(row.at_risk)}
@@ -124,13 +124,13 @@ def _devices_at_risk(directory: Path) -> None:
 def _train(directory: Path) -> None:
     import joblib
 
-    from mlops_demo.core import modelling
-    from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
+    from mlops_demo.core.messages.records import READING_FIELDS, STATUS_FIELDS
+    from mlops_demo.core.model import training
 
     readings = _store(directory, "readings.jsonl").read_range(READING_FIELDS, last_udi=10_000)
     statuses = _store(directory, "statuses.jsonl").read_range(STATUS_FIELDS, last_udi=10_000)
-    joined = modelling.join_on_udi(readings, statuses)
-    model = modelling.train(*modelling.split_by_udi(joined, 0.7)).model
+    joined = training.join_on_udi(readings, statuses)
+    model = training.train(*training.split_by_udi(joined, 0.7)).model
     joblib.dump(model, directory / "model.joblib")
 
 
@@ -143,9 +143,9 @@ def _child(directory: Path, phase: str, trained_through: int) -> dict:
         return {"seconds": 0.0, "peak_rss_mb": peak_rss_mb()}
     import pandas as pd
 
-    from mlops_demo.core import drift
-    from mlops_demo.core.performance import realized_performance
-    from mlops_demo.core.records import READING_FIELDS, TARGET, UDI
+    from mlops_demo.core.messages.records import READING_FIELDS, TARGET, UDI
+    from mlops_demo.core.monitoring import drift
+    from mlops_demo.core.monitoring.performance import realized_performance
 
     started = time.perf_counter()
     if phase.endswith(":baseline"):

@@ -25,8 +25,8 @@ from collections.abc import Callable
 import pika
 from _common import broker_url, cleanup, private_queue, ratio, reading_bodies
 
-from mlops_demo.core import broker
-from mlops_demo.core.publishing import KINDS, iter_source, publish_batch
+from mlops_demo.core.transport import broker
+from mlops_demo.core.transport.publishing import KINDS, iter_source, publish_batch
 
 
 def _timed(url: str, queue: str, n: int, publish: Callable[[], None]) -> float:

@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 from _common import REFERENCE_CSV
 
-from mlops_demo.core import evaluation, modelling
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.records import TOOL_WEAR_FAILURE
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.messages.records import TOOL_WEAR_FAILURE
+from mlops_demo.core.model import evaluation, features, pipeline
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.plant.simulator import simulate
 
 FOLDS = 7
 
@@ -30,7 +30,7 @@ FOLDS = 7
 def _line(cap: int, data: pd.DataFrame) -> str:
     params = replace(Hyperparameters(), max_rows_per_tree=cap)
     started = time.perf_counter()
-    report = evaluation.forward_chained(data, lambda: modelling.build_pipeline(params), FOLDS)
+    report = evaluation.forward_chained(data, lambda: pipeline.build_pipeline(params), FOLDS)
     seconds = time.perf_counter() - started
     pooled = report["pooled"]
     wear = report["recall_by_failure_type"].get(TOOL_WEAR_FAILURE, {"caught": 0, "failures": 0})
@@ -42,7 +42,7 @@ def _line(cap: int, data: pd.DataFrame) -> str:
 
 
 def _table(title: str, data: pd.DataFrame, caps: list[int]) -> None:
-    print(f"\n{title}: {len(data):,} joined rows, {int(data[modelling.LABEL_COLUMN].sum())} "
+    print(f"\n{title}: {len(data):,} joined rows, {int(data[features.LABEL_COLUMN].sum())} "
           f"failures, {FOLDS} forward-chained folds")  # fmt: skip
     print(f"{'rows per tree':>16} {'F1':>6} {'interval':>11} {'PR AUC':>7} {'ECE':>7} "
           f"{'wear caught':>11} {'fits s':>8}")  # fmt: skip

@@ -22,13 +22,13 @@ from pathlib import Path
 import joblib
 import pandas as pd
 
-from mlops_demo.core import modelling
-from mlops_demo.core.array_forest import ArrayForest, arrays_of
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model import features, training
+from mlops_demo.core.model.array_forest import ArrayForest, arrays_of
+from mlops_demo.core.plant.simulator import simulate
 
 LOADERS = {
     "pickle": "import joblib; model = joblib.load(path)",
-    "arrays": "from mlops_demo.core.array_forest import ArrayForest\n"
+    "arrays": "from mlops_demo.core.model.array_forest import ArrayForest\n"
     "model = ArrayForest(open(path, 'rb').read())",
 }
 CHILD = """import sys, time
@@ -57,8 +57,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=30_000)
     args = parser.parse_args()
     machines = pd.DataFrame(simulate(args.rows))
-    train, test = modelling.split_by_udi(machines, 0.7)
-    model = modelling.train(train, test).model
+    train, test = training.split_by_udi(machines, 0.7)
+    model = training.train(train, test).model
     with tempfile.TemporaryDirectory() as tmp:
         files = {"pickle": Path(tmp) / "model.pickle", "arrays": Path(tmp) / "model.arrays.npz"}
         buffer = io.BytesIO()
@@ -88,7 +88,7 @@ def main() -> int:
 
 def _bulk_seconds(pipeline, forest: ArrayForest, test: pd.DataFrame) -> dict[str, float]:
     """Both forms loaded, scoring a whole test set as the gate and the candidates table do."""
-    inputs = test[list(modelling.FEATURE_COLUMNS)]
+    inputs = test[list(features.FEATURE_COLUMNS)]
     best = {}
     for form, model in (("pickle", pipeline), ("arrays", forest)):
         runs = []

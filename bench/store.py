@@ -21,11 +21,11 @@ from pathlib import Path
 
 from _common import peak_rss_mb
 
-from mlops_demo.core.cleaning import clean_reading
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import reading_of
-from mlops_demo.core.simulator import iter_records
-from mlops_demo.core.store.jsonl import JsonlStore
+from mlops_demo.core.messages.cleaning import clean_reading
+from mlops_demo.core.messages.records import reading_of
+from mlops_demo.core.plant.simulator import iter_records
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.landing import LandingArea
 
 
 def _child(directory: Path) -> dict:
@@ -87,7 +87,7 @@ def main() -> int:
 
 
 def _tail(rows: int, n: int) -> list[dict]:
-    from mlops_demo.core.simulator import simulate
+    from mlops_demo.core.plant.simulator import simulate
 
     return simulate(n, offset=rows - n)
 

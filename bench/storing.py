@@ -16,10 +16,10 @@ from pathlib import Path
 
 from _common import reading_bodies
 
-from mlops_demo.core.cleaning import clean_reading
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.store.jsonl import JsonlStore
-from mlops_demo.core.streams import READINGS
+from mlops_demo.core.messages.cleaning import clean_reading
+from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.landing import LandingArea
 
 
 def _round(chunks: list[list[bytes]]) -> tuple[float, float]:

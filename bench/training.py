@@ -20,10 +20,10 @@ from pathlib import Path
 
 from _common import peak_rss_mb, run_job_timed
 
-from mlops_demo.core.records import canonical_line, reading_of, status_of
-from mlops_demo.core.simulator import iter_records
-from mlops_demo.core.store.jsonl import JsonlStore
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.messages.records import canonical_line, reading_of, status_of
+from mlops_demo.core.messages.streams import READINGS, STATUSES
+from mlops_demo.core.plant.simulator import iter_records
+from mlops_demo.core.storage.jsonl import JsonlStore
 
 
 def _build(data_dir: Path, rows: int) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 # Modules, not names: a second Definitions object at module scope would stop Dagster loading.
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.messages.streams import READINGS, STATUSES
 from mlops_demo.defs import checks, deployment, inference, ingestion, jobs, monitoring, training
 from mlops_demo.defs.resources import SettingsResource, from_env, resources_from_env
 from mlops_demo.defs.sensors import (

@@ -10,9 +10,9 @@ import pytest
 from helpers.ci import absent
 from helpers.postgres import POSTGRES_URL, run_sql
 
-from mlops_demo.core import broker
-from mlops_demo.core.settings import DEFAULT_BROKER_URL, REPO_ROOT
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.common.locations import DEFAULT_BROKER_URL, REPO_ROOT
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.transport import broker
 
 REFERENCE_CSV = REPO_ROOT.parent / "shared" / "data" / "predictive_maintenance.csv"
 
@@ -122,7 +122,7 @@ def backend(request, env, monkeypatch) -> str:
         yield request.param
         return
     request.getfixturevalue("postgres_available")
-    from mlops_demo.core.store.postgres import PostgresStore
+    from mlops_demo.core.storage.postgres import PostgresStore
 
     tag = uuid.uuid4().hex[:10]
     schema, database = f"test_{tag}", f"dagster_test_{tag}"

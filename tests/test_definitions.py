@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.definitions import defs
 from mlops_demo.defs.io_manager import SafeIOManager
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource

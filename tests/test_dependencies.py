@@ -4,7 +4,7 @@ import json
 import re
 import tomllib
 
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 
 
 def _lock_pins() -> dict[str, str]:

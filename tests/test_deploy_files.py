@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, variable
 
 DEPLOY = REPO_ROOT / "deploy"

@@ -22,11 +22,11 @@ from helpers.postgres import POSTGRES_URL, run_sql
 from helpers.rabbitmq_node import PrivateNode
 from helpers.runs import current_settings
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import UDI, reading_of, status_of
-from mlops_demo.core.settings import REPO_ROOT
-from mlops_demo.core.simulator import simulate
-from mlops_demo.core.store.postgres import PostgresStore
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.messages.records import UDI, reading_of, status_of
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.storage.postgres import PostgresStore
+from mlops_demo.core.transport import broker
 
 pytestmark = [pytest.mark.broker, pytest.mark.faults]
 

@@ -8,7 +8,7 @@ import sys
 
 import mlops_demo
 import mlops_demo.core
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 
 FIRST_TO_IMPORT_DAGSTER = """
 import importlib, sys
@@ -27,17 +27,45 @@ def _modules(package) -> list[str]:
     ]
 
 
-def test_core_has_every_module_the_layout_names():
-    names = set(_modules(mlops_demo.core))
-    assert {
-        "mlops_demo.core.broker",
-        "mlops_demo.core.cleaning",
-        "mlops_demo.core.modelling",
-        "mlops_demo.core.registry",
-        "mlops_demo.core.store.jsonl",
-        "mlops_demo.core.store.postgres",
-        "mlops_demo.core.store.protocol",
-    } <= names
+# The stages of core/, lowest first: a module may import its own stage and the stages below it,
+# never one above (backends.py, which picks a store and a registry storage, sits on top).
+CORE_LAYERS = (
+    "common",
+    "messages",
+    "plant",
+    "transport",
+    "storage",
+    "model",
+    "registry",
+    "monitoring",
+    "backends",
+)
+
+
+def _stage(module: str) -> str:
+    return module.removeprefix("mlops_demo.core.").split(".")[0]
+
+
+def test_core_is_split_into_the_stage_folders_and_nothing_else():
+    stages = {_stage(name) for name in _modules(mlops_demo.core)}
+    assert stages == set(CORE_LAYERS)
+
+
+def test_no_core_module_imports_a_stage_above_its_own():
+    upward = {}
+    for module in _modules(mlops_demo.core):
+        path = REPO_ROOT / (module.replace(".", "/") + ".py")
+        if not path.exists():
+            path = path.with_suffix("") / "__init__.py"
+        level = CORE_LAYERS.index(_stage(module))
+        above = sorted(
+            name
+            for name in _imported_modules(path)
+            if name.startswith("mlops_demo.core.") and CORE_LAYERS.index(_stage(name)) > level
+        )
+        if above:
+            upward[module] = above
+    assert upward == {}
 
 
 def test_no_core_module_imports_dagster_even_indirectly():

@@ -4,7 +4,7 @@ file is absent, and fails when CI=true: CI must never call a skipped check passi
 import subprocess
 import sys
 
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 
 
 def test_a_test_needing_the_reference_data_skips_without_it_but_fails_in_ci(tmp_path):

@@ -11,11 +11,12 @@ import pytest
 from helpers.postgres import POSTGRES_URL, run_sql
 from helpers.runs import run_job
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import reading_of
-from mlops_demo.core.settings import SettingsError, check_credentials
-from mlops_demo.core.simulator import simulate
-from mlops_demo.core.store.postgres import PostgresStore
+from mlops_demo.core.common.choices import SettingsError
+from mlops_demo.core.common.urls import check_credentials
+from mlops_demo.core.messages.records import reading_of
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.storage.postgres import PostgresStore
+from mlops_demo.core.transport import broker
 
 PASSWORD = "s3cret-" + uuid.uuid4().hex[:8]
 
@@ -102,7 +103,7 @@ def test_stores_and_registry_are_not_writable_by_others(env, instance, broker_ur
 
 
 def test_docker_compose_binds_localhost_and_takes_the_password_from_the_environment():
-    from mlops_demo.core.settings import REPO_ROOT
+    from mlops_demo.core.common.locations import REPO_ROOT
 
     compose = (REPO_ROOT / "docker-compose.yml").read_text()
     assert '"127.0.0.1:5672:5672"' in compose and '"127.0.0.1:15672:15672"' in compose

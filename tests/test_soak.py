@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from helpers.runs import current_settings, quarantined, stored_udis
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import reading_of
-from mlops_demo.core.simulator import iter_records
-from mlops_demo.core.streams import READINGS
+from mlops_demo.core.messages.records import reading_of
+from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.plant.simulator import iter_records
+from mlops_demo.core.transport import broker
 from mlops_demo.devserver.dagster_dev import DagsterDev
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.soak]

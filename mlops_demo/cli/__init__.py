@@ -6,7 +6,7 @@ import click
 
 from mlops_demo.cli.env_files import write_env_files
 from mlops_demo.cli.errors import CommandError
-from mlops_demo.core.settings import SettingsError
+from mlops_demo.core.common.choices import SettingsError
 
 # Each subcommand is imported when it runs: `publish`, which the publish scripts call, then
 # never loads the walkthrough's GraphQL client.

@@ -10,7 +10,7 @@ import click
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.cli.signals import until_stopped
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.devserver.dagster_dev import DagsterDevError
 from mlops_demo.devserver.local_deployment import LocalDeployment
 

@@ -13,8 +13,9 @@ import time
 import click
 
 from mlops_demo.cli.errors import CommandError
-from mlops_demo.core.broker import BrokerUnavailable, channel
-from mlops_demo.core.settings import LOCAL_HOSTS, REPO_ROOT, redact_url, url_host
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.common.urls import LOCAL_HOSTS, redact_url, url_host
+from mlops_demo.core.transport.broker import BrokerUnavailable, channel
 from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 WAIT_SECONDS = 90.0

@@ -9,8 +9,8 @@ home as the default of `${DAGSTER_HOME:-...}`: an exported DAGSTER_HOME wins, an
 
 from pathlib import Path
 
-from mlops_demo.core.durable import write_atomically
-from mlops_demo.core.settings import DAGSTER_HOME, REPO_ROOT
+from mlops_demo.core.common.durable import write_atomically
+from mlops_demo.core.common.locations import DAGSTER_HOME, REPO_ROOT
 
 ENV_FOLDERS = (REPO_ROOT, REPO_ROOT / "mlops_demo")
 # Characters python-dotenv would read as the end of the value or of the default.

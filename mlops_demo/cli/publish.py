@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import click
 
 from mlops_demo.cli.errors import CommandError
-from mlops_demo.core.broker import BrokerUnavailable
-from mlops_demo.core.publishing import (
+from mlops_demo.core.plant.simulator import DEFAULT_SEED, SCENARIOS
+from mlops_demo.core.transport.broker import BrokerUnavailable
+from mlops_demo.core.transport.publishing import (
     BATCH,
     KINDS,
     Kind,
@@ -20,7 +21,6 @@ from mlops_demo.core.publishing import (
     publish_batch,
     say_published,
 )
-from mlops_demo.core.simulator import DEFAULT_SEED, SCENARIOS
 from mlops_demo.defs.resources import RabbitMQResource, from_env
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import click
 
 from mlops_demo.cli.errors import CommandError
-from mlops_demo.core import broker
-from mlops_demo.core.settings import instance_kind, redact_url
-from mlops_demo.core.store import PostgresBackend, StoreUnavailable
-from mlops_demo.core.streams import STREAMS
+from mlops_demo.core.backends import PostgresBackend
+from mlops_demo.core.common.locations import instance_kind
+from mlops_demo.core.common.urls import redact_url
+from mlops_demo.core.messages.streams import STREAMS
+from mlops_demo.core.storage.postgres_connection import StoreUnavailable
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
 from mlops_demo.devserver.dagster_dev import project_dagster_home
 from mlops_demo.devserver.processes import running_dagster_processes

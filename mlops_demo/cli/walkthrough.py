@@ -23,9 +23,9 @@ import pandas as pd
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.cli.signals import until_stopped
-from mlops_demo.core import broker
-from mlops_demo.core.records import UDI
-from mlops_demo.core.streams import READINGS, STATUSES, Stream
+from mlops_demo.core.messages.records import UDI
+from mlops_demo.core.messages.streams import READINGS, STATUSES, Stream
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
 from mlops_demo.devserver.dagster_dev import ASSET_JOB, PHASES, DagsterDev, DagsterDevError
 from mlops_demo.devserver.processes import running_dagster_processes

@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from mlops_demo.core.records import READING_FIELDS, UDI
-from mlops_demo.core.registry import ModelEntry, RegistryError
-from mlops_demo.core.store import IngestCounts
-from mlops_demo.core.streams import READINGS, Stream
+from mlops_demo.core.messages.records import READING_FIELDS, UDI
+from mlops_demo.core.messages.streams import READINGS, Stream
+from mlops_demo.core.registry.entries import ModelEntry, RegistryError
+from mlops_demo.core.storage.protocol import IngestCounts
 from mlops_demo.defs.metadata import NAN, newest_metadata, plotted_number
 from mlops_demo.defs.resources import SettingsResource
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlops_demo.core import drift
-    from mlops_demo.core.performance import Expected, ModelPerformance
+    from mlops_demo.core.monitoring import drift
+    from mlops_demo.core.monitoring.performance import Expected, ModelPerformance
 
 # Models ----------------------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ STATUSES_KEEP_ARRIVING = dg.AssetCheckSpec(
 def realized_f1_holds(
     performance: "ModelPerformance | None", expected: "Expected", settings: SettingsResource
 ) -> dg.AssetCheckResult:
-    from mlops_demo.core.performance import decay_verdict
+    from mlops_demo.core.monitoring.performance import decay_verdict
 
     minimum, p_value = settings.min_labelled_predictions, settings.decay_p_value
     verdict = decay_verdict(performance, expected, minimum, p_value)
@@ -341,7 +341,7 @@ def _drift_table(findings: list["drift.Finding"]) -> dg.TableMetadataValue:
 
 
 def _thresholds(settings: SettingsResource) -> "drift.DriftThresholds":
-    from mlops_demo.core import drift
+    from mlops_demo.core.monitoring import drift
 
     return drift.DriftThresholds(
         p_value=settings.drift_p_value,
@@ -382,7 +382,9 @@ def _resemble_training_data(
         return _no_verdict(
             spec, "no model is deployed, so there is no training data to compare with"
         )
-    from mlops_demo.core import drift  # pandas: only once there is a model to compare with
+    from mlops_demo.core.monitoring import (
+        drift,  # pandas: only once there is a model to compare with
+    )
 
     thresholds = _thresholds(settings)
     readings, trained_through = settings.store(READINGS), champion.trained_through_udi

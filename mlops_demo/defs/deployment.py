@@ -4,7 +4,7 @@ the Launchpad."""
 import dagster as dg
 from pydantic import Field
 
-from mlops_demo.core.registry import PREVIOUS, ModelEntry, RegistryError
+from mlops_demo.core.registry.entries import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.automation import AFTER_PASSING_CHECKS
 from mlops_demo.defs.resources import SettingsResource
 
@@ -47,7 +47,7 @@ def production_model_candidates(
     Lists every model with its status; paste the recommended `model_name` into deploy_model's
     Launchpad config."""
     # The ranking's pandas only in the runs that rank (checks.py says why).
-    from mlops_demo.core.ranking import candidate_rows, recommend
+    from mlops_demo.core.registry.ranking import candidate_rows, recommend
 
     registry = settings.registry()
     try:

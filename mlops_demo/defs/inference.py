@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from mlops_demo.core.records import PRODUCT_ID, READING_FIELDS, UDI
-from mlops_demo.core.registry import ModelEntry, RegistryError
-from mlops_demo.core.store.predictions import MODEL
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.messages.records import PRODUCT_ID, READING_FIELDS, UDI
+from mlops_demo.core.messages.streams import READINGS, STATUSES
+from mlops_demo.core.registry.entries import ModelEntry, RegistryError
+from mlops_demo.core.storage.predictions import MODEL
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
 from mlops_demo.defs.checks import (
     REFUSED_SHARE_BELOW_LIMIT,
@@ -39,7 +39,7 @@ RISKIEST_SCHEMA = dg.TableSchema(
 
 
 def _riskiest_table(scored: "pd.DataFrame") -> dg.TableMetadataValue:
-    from mlops_demo.core.physics import EXPLANATION_COLUMNS
+    from mlops_demo.core.plant.physics import EXPLANATION_COLUMNS
 
     return dg.MetadataValue.table(
         records=[
@@ -59,7 +59,7 @@ def _riskiest_table(scored: "pd.DataFrame") -> dg.TableMetadataValue:
 
 
 def _predictions(scored: "pd.DataFrame", model_name: str, shadow: bool = False) -> list[dict]:
-    from mlops_demo.core.physics import EXPLANATION_COLUMNS
+    from mlops_demo.core.plant.physics import EXPLANATION_COLUMNS
 
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     return [
@@ -82,7 +82,7 @@ def _shadow_scoring(
     """The shadow model's verdicts on the same readings, logged as shadow and never acted on:
     the live evidence the gate weighs once their statuses arrive. A shadow that cannot score
     is left out with a warning; it never stops the champion's scoring."""
-    from mlops_demo.core import modelling
+    from mlops_demo.core.model import features, scoring
 
     registry = settings.registry()
     shadow = registry.shadow()
@@ -90,17 +90,17 @@ def _shadow_scoring(
         return {"shadow_model": "none", "shadow_scored": 0}
     try:
         model, entry = registry.load_scorer(shadow.name)
-        outside = modelling.outside_signature(readings, entry.signature) != ""
-    except (RegistryError, modelling.SignatureMismatch) as exc:
+        outside = features.outside_signature(readings, entry.signature) != ""
+    except (RegistryError, features.SignatureMismatch) as exc:
         context.log.warning(f"the shadow model {shadow.name} did not score: {exc}")
         return {"shadow_model": shadow.name, "shadow_scored": 0}
-    scored = modelling.score(model, readings[~outside], settings.crew_capacity)
+    scored = scoring.score(model, readings[~outside], settings.crew_capacity)
     settings.predictions().append(_predictions(scored, entry.name, shadow=True))
     return {"shadow_model": entry.name, "shadow_scored": len(scored)}
 
 
 def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
-    from mlops_demo.core import modelling
+    from mlops_demo.core.model import features
 
     # UDIs first, then only the readings to score: a store holds millions, a morning hundreds.
     readings, statuses = settings.store(READINGS), settings.store(STATUSES)
@@ -108,8 +108,8 @@ def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
     # Looked up again by UDI, not by the query above, for the check to hold it to.
     statuses_of_unknown = statuses.read_udis((UDI,), unknown[UDI].to_numpy())
     try:
-        reasons = modelling.outside_signature(unknown, entry.signature)
-    except modelling.SignatureMismatch as exc:
+        reasons = features.outside_signature(unknown, entry.signature)
+    except features.SignatureMismatch as exc:
         raise dg.Failure(description=f"{entry.name} cannot score these readings: {exc}") from None
     refused = reasons != ""
     # The reasons of the refused only: assigning a longer Series to an empty frame would make
@@ -134,7 +134,7 @@ def devices_at_risk(
     refused, with the reason; every prediction is appended to the prediction log. The newest
     candidate (or model waiting for evidence) scores the same readings as a shadow, logged
     apart, so the gate can compare the two on live labels."""
-    from mlops_demo.core import modelling
+    from mlops_demo.core.model import scoring
 
     try:
         # The hash recorded at deployment too: a file or entry changed since is never run.
@@ -142,7 +142,7 @@ def devices_at_risk(
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
     to_score, refused, statuses = _unknown_and_refused(entry, settings)
-    scored = modelling.score(model, to_score, settings.crew_capacity)
+    scored = scoring.score(model, to_score, settings.crew_capacity)
     stored = settings.predictions().append(_predictions(scored, entry.name))
     shadow = _shadow_scoring(context, settings, entry.name, to_score)
     at_risk = scored[scored["at_risk"]]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 import dagster as dg
 
-from mlops_demo.core.store import IngestCounts
-from mlops_demo.core.streams import Stream
+from mlops_demo.core.messages.streams import Stream
+from mlops_demo.core.storage.protocol import IngestCounts
 from mlops_demo.defs.checks import ingestion_checks
 from mlops_demo.defs.metadata import store_location
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlops_demo.core.durable import write_atomically
-from mlops_demo.core.frames import frame_bytes, frame_of
-from mlops_demo.core.registry import ModelEntry
+from mlops_demo.core.common.durable import write_atomically
+from mlops_demo.core.registry.entries import ModelEntry
+from mlops_demo.core.storage.frames import frame_bytes, frame_of
 
 FRAME_SUFFIX = ".frame.json"
 RECORD_SUFFIX = ".entry.json"

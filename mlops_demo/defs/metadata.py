@@ -3,7 +3,8 @@ and locations in the forms the UI can show."""
 
 import dagster as dg
 
-from mlops_demo.core.store import JsonlStore, Store
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.protocol import Store
 
 NAN = float("nan")
 

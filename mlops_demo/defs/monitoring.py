@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from mlops_demo.core.model_card import named_mode_sentence, recall_by_type_markdown
-from mlops_demo.core.records import FAILURE_TYPE, TARGET, UDI
-from mlops_demo.core.registry import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry, ModelRegistry
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.messages.records import FAILURE_TYPE, TARGET, UDI
+from mlops_demo.core.messages.streams import READINGS, STATUSES
+from mlops_demo.core.registry.card import named_mode_sentence, recall_by_type_markdown
+from mlops_demo.core.registry.entries import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry
+from mlops_demo.core.registry.model_registry import ModelRegistry
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
 from mlops_demo.defs.checks import (
     REALIZED_F1_HOLDS,
@@ -24,7 +25,7 @@ from mlops_demo.defs.resources import SettingsResource
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlops_demo.core.performance import ModelPerformance
+    from mlops_demo.core.monitoring.performance import ModelPerformance
 
 GROUP = "monitoring"
 PERFORMANCE_SCHEMA = dg.TableSchema(
@@ -119,7 +120,7 @@ def deployed_model_performance(
     batch. Runs by itself when statuses or predictions arrive; its checks judge the newest
     batch against what the deployed model is expected to do, and warn when statuses stop
     arriving."""
-    from mlops_demo.core.performance import Expected, expected_of, realized_performance
+    from mlops_demo.core.monitoring.performance import Expected, expected_of, realized_performance
 
     registry = settings.registry()
     champion = registry.champion()
@@ -166,8 +167,8 @@ def _shadow_gate(
     """The gate on live evidence: the shadow's verdicts against the champion's on the same
     readings, labelled since. A model that waited for evidence becomes a candidate or is
     rejected once the evidence settles it; a candidate's live verdict is reported only."""
-    from mlops_demo.core.lifecycle import live_gate
-    from mlops_demo.core.performance import paired_verdicts
+    from mlops_demo.core.monitoring.performance import paired_verdicts
+    from mlops_demo.core.registry.gate import live_gate
 
     shadow = registry.shadow()
     if champion is None or shadow is None:

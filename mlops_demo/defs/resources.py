@@ -19,23 +19,26 @@ import dagster as dg
 import pydantic
 from pydantic import Field
 
-from mlops_demo.core import broker
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.registry import ModelRegistry, RegistryError, load_or_create_key
-from mlops_demo.core.settings import (
+from mlops_demo.core.backends import Backend, backend_for
+from mlops_demo.core.common.choices import SettingsError
+from mlops_demo.core.common.locations import (
     DEFAULT_BROKER_URL,
     DEFAULT_STORE_SCHEMA,
     LANDING_DIR,
     MODELS_DIR,
     REPO_ROOT,
-    SettingsError,
     dagster_home,
     instance_kind,
     resolve_data_dir,
 )
-from mlops_demo.core.store import Backend, Store, backend_for
-from mlops_demo.core.store.predictions import PredictionLog
-from mlops_demo.core.streams import Stream
+from mlops_demo.core.messages.streams import Stream
+from mlops_demo.core.registry.entries import RegistryError
+from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.registry.signing import load_or_create_key
+from mlops_demo.core.storage.landing import LandingArea
+from mlops_demo.core.storage.predictions import PredictionLog
+from mlops_demo.core.storage.protocol import Store
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.io_manager import SafeIOManager
 
 # Fields whose value may hold a password: bound as dg.EnvVar, never shown as a value.

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from mlops_demo.core.broker import BrokerUnavailable, QueueTypeMismatch
-from mlops_demo.core.streams import Stream
+from mlops_demo.core.messages.streams import Stream
+from mlops_demo.core.transport.broker import BrokerUnavailable, QueueTypeMismatch
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 
 # After failed runs the next is requested this long after the last failure, doubling with each

@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING, get_type_hints
 import dagster as dg
 from pydantic import Field, create_model
 
-from mlops_demo.core.model_card import (
+from mlops_demo.core.messages.records import READING_FIELDS, STATUS_FIELDS
+from mlops_demo.core.messages.streams import READINGS, STATUSES
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.registry.card import (
     calibration_markdown,
     confusion_markdown,
     failure_types_markdown,
     folds_markdown,
 )
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.records import READING_FIELDS, STATUS_FIELDS
-from mlops_demo.core.registry import ModelEntry, ModelRegistry, RegistryError
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.registry.entries import ModelEntry, RegistryError
+from mlops_demo.core.registry.model_registry import ModelRegistry
 from mlops_demo.defs.resources import SettingsResource
 
 if TYPE_CHECKING:
@@ -36,18 +37,18 @@ GROUP = "model_training"
 )
 def joined_cleaned_readings_and_statuses(settings: SettingsResource) -> dg.Output:
     """Readings joined with their daily status on UDI; readings without a status yet wait."""
-    from mlops_demo.core import modelling
+    from mlops_demo.core.model import features, training
 
     readings = settings.store(READINGS).read_frame(READING_FIELDS)
     statuses = settings.store(STATUSES).read_frame(STATUS_FIELDS)
-    joined = modelling.join_on_udi(readings, statuses)
+    joined = training.join_on_udi(readings, statuses)
     return dg.Output(
         joined,
         metadata={
             "num_matches": len(joined),
             "num_readings": len(readings),
             "num_statuses": len(statuses),
-            "num_failures": int(joined[modelling.LABEL_COLUMN].sum()),
+            "num_failures": int(joined[features.LABEL_COLUMN].sum()),
         },
     )
 
@@ -59,9 +60,9 @@ class SplitConfig(dg.Config):
 
 
 def _counts(frame: "pd.DataFrame") -> dict[str, int]:
-    from mlops_demo.core import modelling
+    from mlops_demo.core.model import features
 
-    failures = int(frame[modelling.LABEL_COLUMN].sum())
+    failures = int(frame[features.LABEL_COLUMN].sum())
     return {
         "num_rows": len(frame),
         "num_failures": failures,
@@ -81,11 +82,9 @@ def _counts(frame: "pd.DataFrame") -> dict[str, int]:
 )
 def training_and_test_data(config: SplitConfig, joined_cleaned_readings_and_statuses):
     """A time-ordered split by UDI."""
-    from mlops_demo.core import modelling
+    from mlops_demo.core.model import training
 
-    train, test = modelling.split_by_udi(
-        joined_cleaned_readings_and_statuses, config.train_fraction
-    )
+    train, test = training.split_by_udi(joined_cleaned_readings_and_statuses, config.train_fraction)
     yield dg.Output(train, output_name="training_data", metadata=_counts(train))
     yield dg.Output(test, output_name="test_data", metadata=_counts(test))
 
@@ -130,20 +129,20 @@ def trained_model(
     labelled readings that neither trained on (the gate production_model_candidates applies)."""
     import pandas as pd
 
-    from mlops_demo.core import evaluation, modelling
-    from mlops_demo.core.lifecycle import gate, held_out_window
+    from mlops_demo.core.model import evaluation, pipeline, training
+    from mlops_demo.core.registry.gate import gate, held_out_window
 
     values = config.model_dump()
     folds = values.pop("forward_chained_folds")
     params = Hyperparameters(**values)
     try:
-        result = modelling.train(training_data, test_data, params)
-    except modelling.InsufficientData as exc:
+        result = training.train(training_data, test_data, params)
+    except training.InsufficientData as exc:
         raise dg.Failure(description=str(exc)) from None
     joined = pd.concat([training_data, test_data], ignore_index=True)
     report = evaluation.forward_chained(
         joined,
-        lambda: modelling.build_pipeline(params),
+        lambda: pipeline.build_pipeline(params),
         folds,
         settings.crew_capacity,
         settings.min_batch,

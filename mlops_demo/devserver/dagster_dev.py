@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-from mlops_demo.core.settings import (
+from mlops_demo.core.common.locations import (
     DAGSTER_HOMES,
     DEFAULT_DAGSTER_POSTGRES_URL,
     dagster_home,

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from mlops_demo.core.settings import DAGSTER_HOMES, DEFAULT_DAGSTER_POSTGRES_URL, is_postgres_url
+from mlops_demo.core.common.locations import DAGSTER_HOMES, DEFAULT_DAGSTER_POSTGRES_URL
+from mlops_demo.core.common.urls import is_postgres_url
 from mlops_demo.devserver.dagster_dev import LOCATION, DagsterDev, DagsterDevError
 from mlops_demo.devserver.processes import ProcessGroup, free_port
 

@@ -12,7 +12,7 @@ from cli_runner import run_cli
 from helpers.runs import current_settings, stored_udis
 
 from mlops_demo.cli.walkthrough import SENSORS, Walkthrough
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.messages.streams import READINGS, STATUSES
 from mlops_demo.devserver.local_deployment import COMPONENTS, LocalDeployment
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 
 
 def _run(url: str, path: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlops_demo.cli.env_files import ENV_FOLDERS, env_file_text, write_env_files
-from mlops_demo.core.settings import DAGSTER_HOME, REPO_ROOT
+from mlops_demo.core.common.locations import DAGSTER_HOME, REPO_ROOT
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 

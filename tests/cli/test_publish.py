@@ -10,10 +10,17 @@ import time
 import pytest
 from cli_runner import run_cli
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import ALL_COLUMNS, STATUS_FIELDS, TARGET, UDI, reading_of, status_of
-from mlops_demo.core.settings import REPO_ROOT
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.messages.records import (
+    ALL_COLUMNS,
+    STATUS_FIELDS,
+    TARGET,
+    UDI,
+    reading_of,
+    status_of,
+)
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.transport import broker
 
 pytestmark = pytest.mark.broker
 SENSOR_DATA = REPO_ROOT / "sensor_data"

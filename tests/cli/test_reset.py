@@ -8,9 +8,9 @@ import psycopg2
 import pytest
 from helpers.postgres import POSTGRES_URL, run_sql
 
-from mlops_demo.core import broker
-from mlops_demo.core.settings import REPO_ROOT
-from mlops_demo.core.streams import READINGS
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.resources import SettingsResource, from_env
 
 pytestmark = pytest.mark.broker

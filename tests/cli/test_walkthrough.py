@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 from helpers.runs import current_settings, stored_udis
 
-from mlops_demo.core import broker
-from mlops_demo.core.settings import REPO_ROOT
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.messages.streams import READINGS, STATUSES
+from mlops_demo.core.transport import broker
 from mlops_demo.devserver.processes import free_port, group_alive, running_dagster_processes
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]

@@ -8,27 +8,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_demo.core import modelling
-from mlops_demo.core.array_forest import ArrayForest, ArrayFormatError, arrays_of
-from mlops_demo.core.records import READING_FIELDS
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.messages.records import READING_FIELDS
+from mlops_demo.core.model import features, training
+from mlops_demo.core.model.array_forest import ArrayForest, ArrayFormatError, arrays_of
+from mlops_demo.core.plant.simulator import simulate
 
 
 @pytest.fixture(scope="module")
 def reference_model(reference_csv):
     data = pd.read_csv(reference_csv, encoding="utf-8-sig")
-    train, test = modelling.split_by_udi(data, 0.7)
-    return modelling.train(train, test).model, data
+    train, test = training.split_by_udi(data, 0.7)
+    return training.train(train, test).model, data
 
 
 def test_on_every_reference_reading_the_arrays_score_as_the_pipeline(reference_model):
     model, data = reference_model
     forest = ArrayForest(arrays_of(model))
     readings = data[list(READING_FIELDS)]
-    expected = model.predict_proba(readings[list(modelling.FEATURE_COLUMNS)])
+    expected = model.predict_proba(readings[list(features.FEATURE_COLUMNS)])
     np.testing.assert_allclose(forest.predict_proba(readings), expected, rtol=0, atol=1e-12)
     verdicts = forest.predict(readings)
-    assert (verdicts == model.predict(readings[list(modelling.FEATURE_COLUMNS)])).all()
+    assert (verdicts == model.predict(readings[list(features.FEATURE_COLUMNS)])).all()
     assert 100 < verdicts.sum() < 400  # the reference data's failures, roughly: not all or none
 
 
@@ -36,16 +36,16 @@ def test_scores_a_frame_larger_than_a_chunk_and_an_empty_one(reference_model, mo
     model, data = reference_model
     forest = ArrayForest(arrays_of(model))
     whole = forest.predict_proba(data)
-    monkeypatch.setattr("mlops_demo.core.array_forest.ROWS_PER_CHUNK", 777)
+    monkeypatch.setattr("mlops_demo.core.model.array_forest.ROWS_PER_CHUNK", 777)
     np.testing.assert_array_equal(forest.predict_proba(data), whole)
     assert forest.predict_proba(data.iloc[:0]).shape == (0, 2)
 
 
 def test_the_simulators_readings_score_as_with_the_pipeline():
     machines = pd.DataFrame(simulate(3000))
-    train, test = modelling.split_by_udi(machines, 0.7)
-    model = modelling.train(train, test).model
-    expected = model.predict_proba(test[list(modelling.FEATURE_COLUMNS)])
+    train, test = training.split_by_udi(machines, 0.7)
+    model = training.train(train, test).model
+    expected = model.predict_proba(test[list(features.FEATURE_COLUMNS)])
     got = ArrayForest(arrays_of(model)).predict_proba(test)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
@@ -85,7 +85,7 @@ def test_scoring_from_arrays_imports_neither_scikit_learn_nor_scipy(reference_mo
     data.head(500).to_csv(tmp_path / "readings.csv", index=False)
     script = (
         "import sys, pandas as pd\n"
-        "from mlops_demo.core.array_forest import ArrayForest\n"
+        "from mlops_demo.core.model.array_forest import ArrayForest\n"
         f"forest = ArrayForest(open({str(tmp_path / 'model.npz')!r}, 'rb').read())\n"
         f"forest.predict(pd.read_csv({str(tmp_path / 'readings.csv')!r}))\n"
         "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))\n"

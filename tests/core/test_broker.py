@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from mlops_demo.core import broker
+from mlops_demo.core.transport import broker
 
 pytestmark = pytest.mark.broker
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from mlops_demo.core.cleaning import (
+from mlops_demo.core.messages.cleaning import (
     MAX_BODY_BYTES,
     MAX_PRODUCT_ID_CHARS,
     MAX_UDI,
@@ -13,7 +13,7 @@ from mlops_demo.core.cleaning import (
     clean_reading,
     clean_status,
 )
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     PROCESS_TEMPERATURE,
     PRODUCT_ID,

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_demo.core import drift
-from mlops_demo.core.records import AIR_TEMPERATURE, PROCESS_TEMPERATURE, TORQUE
-from mlops_demo.core.scenarios import FAULTS
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.messages.records import AIR_TEMPERATURE, PROCESS_TEMPERATURE, TORQUE
+from mlops_demo.core.monitoring import drift
+from mlops_demo.core.plant.scenarios import FAULTS
+from mlops_demo.core.plant.simulator import simulate
 
 THRESHOLDS = drift.DriftThresholds()
 REFERENCE_ROWS, BATCH = 2000, 500

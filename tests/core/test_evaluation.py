@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_demo.core import evaluation, modelling
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.records import TARGET
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.messages.records import TARGET
+from mlops_demo.core.model import evaluation, features, pipeline
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.plant.simulator import simulate
 
 
 def test_a_crew_visits_only_its_capacity_of_the_riskiest_flagged_each_day():
@@ -59,7 +59,7 @@ def test_failed_rows_without_a_recorded_type_are_counted_apart():
 def test_folds_chain_forward_and_skip_those_without_both_classes():
     machines = pd.DataFrame(simulate(1000))
     report = evaluation.forward_chained(
-        machines, lambda: modelling.build_pipeline(Hyperparameters(n_estimators=20)), 4
+        machines, lambda: pipeline.build_pipeline(Hyperparameters(n_estimators=20)), 4
     )
     folds = report["folds"]
     assert len(folds) + report["skipped_folds"] == 4
@@ -76,12 +76,12 @@ def test_a_fold_on_the_rows_a_model_already_trained_on_tests_that_model():
 
     def build():
         builds.append(1)
-        return modelling.build_pipeline(Hyperparameters(n_estimators=20))
+        return pipeline.build_pipeline(Hyperparameters(n_estimators=20))
 
     fresh = evaluation.forward_chained(machines, build, 7)
     fitted_fresh = len(builds)
-    oldest = machines.sort_values(modelling.ID_COLUMN).head(700)  # the cut before fold five
-    model = build().fit(oldest[list(modelling.FEATURE_COLUMNS)], oldest[TARGET].astype(int))
+    oldest = machines.sort_values(features.ID_COLUMN).head(700)  # the cut before fold five
+    model = build().fit(oldest[list(features.FEATURE_COLUMNS)], oldest[TARGET].astype(int))
     builds.clear()
     reused = evaluation.forward_chained(machines, build, 7, trained=(700, model))
     assert len(builds) == fitted_fresh - 1
@@ -90,9 +90,7 @@ def test_a_fold_on_the_rows_a_model_already_trained_on_tests_that_model():
 
 def test_on_the_reference_data_the_model_matches_the_rules_and_is_calibrated(reference_csv):
     data = pd.read_csv(reference_csv, encoding="utf-8-sig")
-    report = evaluation.forward_chained(
-        data, lambda: modelling.build_pipeline(Hyperparameters()), 7
-    )
+    report = evaluation.forward_chained(data, lambda: pipeline.build_pipeline(Hyperparameters()), 7)
     pooled = report["pooled"]
     assert [f["first_udi"] for f in report["folds"]] == list(range(3001, 10000, 1000))
     assert pooled["failures"] == int(data[TARGET].iloc[3000:].sum())

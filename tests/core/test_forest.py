@@ -5,10 +5,10 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from mlops_demo.core import modelling
-from mlops_demo.core.forest import CalibratedForest, _platt
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model import features, pipeline
+from mlops_demo.core.model.calibration import CalibratedForest, _platt
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.plant.simulator import simulate
 
 
 def test_platt_on_scores_grouped_by_value_is_platt_on_every_row():
@@ -30,26 +30,26 @@ def test_platt_on_scores_grouped_by_value_is_platt_on_every_row():
 
 def test_each_tree_fits_at_most_its_share_of_the_rows():
     machines = pd.DataFrame(simulate(3000))
-    inputs = modelling.model_inputs(machines)
+    inputs = features.model_inputs(machines)
     forest = CalibratedForest(
         RandomForestClassifier(n_estimators=5, random_state=0), max_rows_per_tree=500
-    ).fit(inputs, machines[modelling.LABEL_COLUMN].to_numpy())
+    ).fit(inputs, machines[features.LABEL_COLUMN].to_numpy())
     assert forest.forest_.max_samples == 500
     uncapped = CalibratedForest(
         RandomForestClassifier(n_estimators=5, random_state=0), max_rows_per_tree=None
-    ).fit(inputs, machines[modelling.LABEL_COLUMN].to_numpy())
+    ).fit(inputs, machines[features.LABEL_COLUMN].to_numpy())
     assert uncapped.forest_.max_samples is None
     assert (
         Hyperparameters().max_rows_per_tree
-        == modelling.build_pipeline(Hyperparameters()).named_steps["classifier"].max_rows_per_tree
+        == pipeline.build_pipeline(Hyperparameters()).named_steps["classifier"].max_rows_per_tree
     )
 
 
 def test_each_rows_out_of_bag_score_is_its_own():
     # The forest fits the rows in label order; the scores must come back in the rows' order.
     machines = pd.DataFrame(simulate(4000))
-    failed = machines[modelling.LABEL_COLUMN].to_numpy()
+    failed = machines[features.LABEL_COLUMN].to_numpy()
     forest = CalibratedForest(RandomForestClassifier(n_estimators=30, random_state=0))
-    scores = forest._fit_forest(modelling.model_inputs(machines), failed)
+    scores = forest._fit_forest(features.model_inputs(machines), failed)
     assert failed.sum() > 50
     assert scores[failed == 1].mean() > 0.5 > 0.05 > scores[failed == 0].mean()

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_demo.core.frames import frame_bytes, frame_of
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.storage.frames import frame_bytes, frame_of
 
 
 def test_a_frame_of_numbers_booleans_and_text_comes_back_exactly():

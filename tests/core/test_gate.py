@@ -7,9 +7,9 @@ import pytest
 from helpers.models import TEST_KEY, register
 from helpers.threshold import TorqueAbove, labelled_window
 
-from mlops_demo.core.lifecycle import decide, gate, held_out_window, paired_f1_difference
-from mlops_demo.core.registry import ModelRegistry
-from mlops_demo.core.registry_storage import FolderRegistryStorage
+from mlops_demo.core.registry.gate import decide, gate, held_out_window, paired_f1_difference
+from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.registry.storage import FolderRegistryStorage
 
 PERFECT, NEVER = TorqueAbove(50.0), TorqueAbove(1000.0)
 

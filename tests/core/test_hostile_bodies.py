@@ -18,10 +18,11 @@ from helpers.postgres import POSTGRES_URL, run_sql
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_demo.core.cleaning import clean_reading
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import READING_FIELDS, UDI
-from mlops_demo.core.store import JsonlStore, PostgresStore
+from mlops_demo.core.messages.cleaning import clean_reading
+from mlops_demo.core.messages.records import READING_FIELDS, UDI
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.landing import LandingArea
+from mlops_demo.core.storage.postgres import PostgresStore
 
 VALID = {
     UDI: 1,

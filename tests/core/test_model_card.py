@@ -5,12 +5,12 @@ from dataclasses import replace
 import pandas as pd
 from helpers.models import TEST_KEY, gate, register, summary
 
-from mlops_demo.core import evaluation, modelling
-from mlops_demo.core.model_card import confusion_markdown, model_card
-from mlops_demo.core.model_spec import Hyperparameters
-from mlops_demo.core.registry import ModelRegistry
-from mlops_demo.core.registry_storage import FolderRegistryStorage
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model import evaluation, pipeline
+from mlops_demo.core.model.spec import Hyperparameters
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.registry.card import confusion_markdown, model_card
+from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.registry.storage import FolderRegistryStorage
 
 
 def test_the_confusion_matrix_reads_as_truth_by_prediction():
@@ -40,7 +40,7 @@ def test_the_card_carries_the_entry_and_is_stored_beside_the_model(tmp_path):
 def test_the_card_carries_the_forward_chained_evaluation_calibration_and_limits(tmp_path):
     machines = pd.DataFrame(simulate(1000))
     report = evaluation.forward_chained(
-        machines, lambda: modelling.build_pipeline(Hyperparameters(n_estimators=20)), 3,
+        machines, lambda: pipeline.build_pipeline(Hyperparameters(n_estimators=20)), 3,
         capacity=5, batch=100,
     )  # fmt: skip
     registry = ModelRegistry(FolderRegistryStorage(tmp_path), TEST_KEY)

@@ -6,8 +6,7 @@ import joblib
 import pandas as pd
 import pytest
 
-from mlops_demo.core import modelling
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     ALL_COLUMNS,
     PROCESS_TEMPERATURE,
@@ -22,7 +21,8 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model import features, scoring, training
+from mlops_demo.core.plant.simulator import simulate
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +32,21 @@ def machines() -> pd.DataFrame:
 
 def test_physics_features_are_the_documented_quantities():
     reading = pd.DataFrame([reading_of(simulate(1)[0])])
-    features = modelling.physics_features(reading).iloc[0]
+    inputs = features.physics_features(reading).iloc[0]
     raw = reading.iloc[0]
-    assert features["temperature_difference_k"] == pytest.approx(
+    assert inputs["temperature_difference_k"] == pytest.approx(
         raw[PROCESS_TEMPERATURE] - raw[AIR_TEMPERATURE]
     )
-    assert features["mechanical_power_w"] == pytest.approx(
+    assert inputs["mechanical_power_w"] == pytest.approx(
         raw[TORQUE] * raw[ROTATIONAL_SPEED] * 2 * math.pi / 60
     )
-    assert features["tool_wear_torque_min_nm"] == pytest.approx(raw[TOOL_WEAR] * raw[TORQUE])
-    assert features["product_type_code"] == PRODUCT_TYPES.index(raw[TYPE])
+    assert inputs["tool_wear_torque_min_nm"] == pytest.approx(raw[TOOL_WEAR] * raw[TORQUE])
+    assert inputs["product_type_code"] == PRODUCT_TYPES.index(raw[TYPE])
 
 
 def test_split_is_time_ordered_by_udi(machines):
     shuffled = machines.sample(frac=1, random_state=1)
-    train, test = modelling.split_by_udi(shuffled, 0.7)
+    train, test = training.split_by_udi(shuffled, 0.7)
     assert len(train) == 2100 and len(test) == 900
     assert train[UDI].max() < test[UDI].min()
     assert train[UDI].is_monotonic_increasing
@@ -55,21 +55,21 @@ def test_split_is_time_ordered_by_udi(machines):
 @pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1])
 def test_split_refuses_a_fraction_outside_0_and_1(machines, fraction):
     with pytest.raises(ValueError, match="between 0 and 1"):
-        modelling.split_by_udi(machines, fraction)
+        training.split_by_udi(machines, fraction)
 
 
 def test_join_keeps_only_readings_with_a_status():
     records = simulate(10)
     readings = pd.DataFrame([reading_of(x) for x in records])
     statuses = pd.DataFrame([status_of(x) for x in records[3:7]])
-    joined = modelling.join_on_udi(readings, statuses)
+    joined = training.join_on_udi(readings, statuses)
     assert joined[UDI].tolist() == [4, 5, 6, 7]
     assert list(joined.columns) == list(ALL_COLUMNS)
 
 
 def test_a_trained_pipeline_scores_raw_readings_after_a_pickle_round_trip(machines, tmp_path):
-    train, test = modelling.split_by_udi(machines, 0.7)
-    result = modelling.train(train, test)
+    train, test = training.split_by_udi(machines, 0.7)
+    result = training.train(train, test)
     assert set(result.summary.metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
     assert result.summary.metrics["roc_auc"] > 0.8
     assert sum(map(sum, result.summary.confusion_matrix)) == len(test)
@@ -81,8 +81,8 @@ def test_a_trained_pipeline_scores_raw_readings_after_a_pickle_round_trip(machin
 
 
 def test_the_model_finds_the_rule_based_failures(machines):
-    train, test = modelling.split_by_udi(machines, 0.7)
-    result = modelling.train(train, test)
+    train, test = training.split_by_udi(machines, 0.7)
+    result = training.train(train, test)
     assert result.summary.metrics["precision"] >= 0.6
     assert result.summary.metrics["f1"] >= 0.5
 
@@ -99,24 +99,24 @@ def test_the_model_finds_the_rule_based_failures(machines):
 def test_too_little_data_is_one_clear_sentence(rows, failure_udis, message):
     frame = pd.DataFrame(simulate(rows))
     frame[TARGET] = frame[UDI].isin(failure_udis).astype(int)
-    train, test = modelling.split_by_udi(frame, 0.7)
-    with pytest.raises(modelling.InsufficientData) as caught:
-        modelling.train(train, test)
+    train, test = training.split_by_udi(frame, 0.7)
+    with pytest.raises(training.InsufficientData) as caught:
+        training.train(train, test)
     assert str(caught.value) == message
 
 
 def test_scores_come_riskiest_first(machines):
-    train, test = modelling.split_by_udi(machines, 0.7)
-    model = modelling.train(train, test).model
+    train, test = training.split_by_udi(machines, 0.7)
+    model = training.train(train, test).model
     unknown = machines[machines[UDI] > 2500][list(READING_FIELDS)]
-    scored = modelling.score(model, unknown)
+    scored = scoring.score(model, unknown)
     assert len(scored) == 500 and set(scored[UDI]) == set(range(2501, 3001))
     assert scored["failure_probability"].is_monotonic_decreasing
     assert scored["at_risk"].dtype == bool
 
 
 def test_the_signature_records_the_models_own_inputs_and_refuses_only_outside_them(machines):
-    signature = modelling.train(*modelling.split_by_udi(machines, 0.7)).summary.signature
+    signature = training.train(*training.split_by_udi(machines, 0.7)).summary.signature
     assert AIR_TEMPERATURE not in signature and PROCESS_TEMPERATURE not in signature
     assert {"temperature_difference_k", "mechanical_power_w", "overstrain_margin_min_nm"} <= set(
         signature
@@ -131,36 +131,26 @@ def test_the_signature_records_the_models_own_inputs_and_refuses_only_outside_th
     readings.loc[1, TORQUE] = torque["max"] + span + 0.1
     readings.loc[2, "Type"] = "X"
     readings.loc[3, PROCESS_TEMPERATURE] = readings.loc[3, AIR_TEMPERATURE] + 40.0
-    reasons = modelling.outside_signature(readings, signature).tolist()
+    reasons = features.outside_signature(readings, signature).tolist()
     assert reasons[0] == ""
     assert (
         reasons[1].startswith("Torque [Nm] ") and "is far outside the trained range" in reasons[1]
     )
     assert reasons[2] == "Type X is not one of the trained (H, L, M)"
     assert reasons[3].startswith("temperature_difference_k 40")
-    with pytest.raises(modelling.SignatureMismatch, match="lack the model's columns: Torque"):
-        modelling.outside_signature(readings.drop(columns=["Torque [Nm]"]), signature)
+    with pytest.raises(features.SignatureMismatch, match="lack the model's columns: Torque"):
+        features.outside_signature(readings.drop(columns=["Torque [Nm]"]), signature)
     readings["Tool wear [min]"] = "worn"
     with pytest.raises(
-        modelling.SignatureMismatch, match=r"Tool wear \[min\] holds \w+ values, not numbers"
+        features.SignatureMismatch, match=r"Tool wear \[min\] holds \w+ values, not numbers"
     ):
-        modelling.outside_signature(readings, signature)
-
-
-def test_a_signature_of_raw_columns_still_refuses_as_it_did():
-    """Models registered before the temperatures' level left the inputs signed raw columns."""
-    raw = {AIR_TEMPERATURE: {"kind": "number", "min": 299.0, "max": 301.0}}
-    readings = pd.DataFrame([reading_of(r) for r in simulate(2)])
-    readings.loc[0, AIR_TEMPERATURE] = 300.0
-    readings.loc[1, AIR_TEMPERATURE] = 310.0
-    reasons = modelling.outside_signature(readings, raw).tolist()
-    assert reasons[0] == "" and reasons[1].startswith(f"{AIR_TEMPERATURE} 310.0 is far outside")
+        features.outside_signature(readings, signature)
 
 
 @pytest.mark.realdata
 def test_reference_split_reaches_the_f1_target(reference_csv):
     data = pd.read_csv(reference_csv, encoding="utf-8-sig")
-    train, test = modelling.split_by_udi(data, 0.7)
-    result = modelling.train(train, test)
+    train, test = training.split_by_udi(data, 0.7)
+    result = training.train(train, test)
     assert result.summary.metrics["f1"] >= 0.84
     assert result.summary.metrics["precision"] >= 0.95

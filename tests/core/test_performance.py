@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from mlops_demo.core.performance import (
+from mlops_demo.core.messages.records import TARGET, UDI
+from mlops_demo.core.monitoring.performance import (
     Confusion,
     Expected,
     ModelPerformance,
@@ -12,7 +13,6 @@ from mlops_demo.core.performance import (
     paired_verdicts,
     realized_performance,
 )
-from mlops_demo.core.records import TARGET, UDI
 
 MORNING, NEXT_MORNING = "2026-11-02T07:00:00.000+00:00", "2026-11-03T07:00:00.000+00:00"
 

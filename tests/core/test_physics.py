@@ -3,8 +3,7 @@
 import pandas as pd
 import pytest
 
-from mlops_demo.core import physics
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     FAILURE_TYPE,
     NO_FAILURE,
@@ -15,6 +14,7 @@ from mlops_demo.core.records import (
     TORQUE,
     TYPE,
 )
+from mlops_demo.core.plant import physics
 
 # A healthy reading: 11.5 K difference at 1,500 rpm, 40 Nm (6,283 W), 100 min x 40 Nm = 4,000.
 HEALTHY = {

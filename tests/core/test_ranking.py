@@ -3,9 +3,9 @@
 from helpers.models import TEST_KEY, register, replace_model_bytes
 from helpers.threshold import TorqueAbove, labelled_window
 
-from mlops_demo.core.ranking import candidate_rows, recommend
-from mlops_demo.core.registry import ModelRegistry
-from mlops_demo.core.registry_storage import FolderRegistryStorage
+from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.registry.ranking import candidate_rows, recommend
+from mlops_demo.core.registry.storage import FolderRegistryStorage
 
 
 def _registry(tmp_path) -> ModelRegistry:

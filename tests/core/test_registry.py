@@ -14,16 +14,13 @@ from helpers.faults import Planted
 from helpers.models import TEST_KEY, gate, model_bytes, register, replace_model_bytes, summary
 from helpers.postgres import POSTGRES_URL, run_sql
 
-from mlops_demo.core import modelling
-from mlops_demo.core.array_forest import ArrayForest
-from mlops_demo.core.registry import (
-    NOT_ENOUGH_EVIDENCE,
-    ModelRegistry,
-    RegistryError,
-    load_or_create_key,
-)
-from mlops_demo.core.registry_storage import FolderRegistryStorage, PostgresRegistryStorage
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model import features, training
+from mlops_demo.core.model.array_forest import ArrayForest
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.registry.entries import NOT_ENOUGH_EVIDENCE, RegistryError
+from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.registry.signing import load_or_create_key
+from mlops_demo.core.registry.storage import FolderRegistryStorage, PostgresRegistryStorage
 
 
 def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, passed=True):
@@ -279,8 +276,8 @@ def test_the_shadow_is_the_newest_model_the_gate_did_not_turn_down(tmp_path):
 @pytest.fixture(scope="module")
 def trained_forest():
     machines = pd.DataFrame(simulate(2000))
-    train, test = modelling.split_by_udi(machines, 0.7)
-    return modelling.train(train, test).model, test
+    train, test = training.split_by_udi(machines, 0.7)
+    return training.train(train, test).model, test
 
 
 def test_a_trained_forest_is_kept_as_arrays_that_score_as_its_pickle(registry, trained_forest):
@@ -293,7 +290,7 @@ def test_a_trained_forest_is_kept_as_arrays_that_score_as_its_pickle(registry, t
     scorer, loaded = registry.load_scorer(entry.name, entry.sha256)
     pickled, _ = registry.load(entry.name)
     assert isinstance(scorer, ArrayForest) and loaded == entry
-    assert (scorer.predict(test) == pickled.predict(test[list(modelling.FEATURE_COLUMNS)])).all()
+    assert (scorer.predict(test) == pickled.predict(test[list(features.FEATURE_COLUMNS)])).all()
 
 
 def test_a_model_without_arrays_scores_by_its_pickle(registry):

@@ -5,18 +5,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mlops_demo.core.settings import (
+from mlops_demo.core.common.choices import SettingsError
+from mlops_demo.core.common.locations import (
     DAGSTER_HOMES,
     REPO_ROOT,
-    SettingsError,
-    check_url,
     dagster_home,
-    redact_error,
-    redact_url,
     resolve_data_dir,
     store_folder,
-    url_host,
 )
+from mlops_demo.core.common.urls import check_url, redact_error, redact_url, url_host
 
 
 def test_relative_data_dir_resolves_from_the_repository_not_the_working_directory(

@@ -6,8 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from mlops_demo.core import simulator
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     ALL_COLUMNS,
     FAILURE_TYPE,
@@ -26,6 +25,7 @@ from mlops_demo.core.records import (
     TYPE,
     UDI,
 )
+from mlops_demo.core.plant import simulator
 
 
 def test_record_k_is_the_same_whatever_offset_or_batch_produced_it():

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from mlops_demo.core import durable
-from mlops_demo.core.cleaning import clean_reading
-from mlops_demo.core.durable import append_durably, repair_tail, write_atomically
-from mlops_demo.core.landing import ABANDONED_AFTER_SECONDS, HOST, LandingArea
-from mlops_demo.core.records import READING_FIELDS, TORQUE, UDI, reading_of
-from mlops_demo.core.store.jsonl import JsonlStore, decode_lines, frame_of_lines
-from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES, quarantine_entry
+from mlops_demo.core.common import durable
+from mlops_demo.core.common.durable import append_durably, repair_tail, write_atomically
+from mlops_demo.core.messages.cleaning import clean_reading
+from mlops_demo.core.messages.records import READING_FIELDS, TORQUE, UDI, reading_of
+from mlops_demo.core.storage.jsonl import JsonlStore, decode_lines, frame_of_lines
+from mlops_demo.core.storage.landing import ABANDONED_AFTER_SECONDS, HOST, LandingArea
+from mlops_demo.core.storage.protocol import QUARANTINE_PREFIX_BYTES, quarantine_entry
 
 
 def _bodies(records: list[dict]) -> list[bytes]:
@@ -180,7 +180,7 @@ def test_files_are_not_writable_by_other_users(area, sample_records, tmp_path):
 
 
 def _land_and_ingest(directory: str, start: int, count: int) -> None:
-    from mlops_demo.core.simulator import simulate
+    from mlops_demo.core.plant.simulator import simulate
 
     base = Path(directory)
     store = JsonlStore(base / "store.jsonl", base / "quarantine.jsonl")
@@ -317,7 +317,7 @@ def test_missing_values_are_counted_as_parsing_every_line_would(
 
 
 def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from mlops_demo.core import durable
+    from mlops_demo.core.common import durable
 
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")

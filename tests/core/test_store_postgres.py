@@ -10,10 +10,8 @@ import pytest
 from helpers.faults import RUNNER
 from helpers.postgres import POSTGRES_URL
 
-from mlops_demo.core import broker, modelling
-from mlops_demo.core.cleaning import clean_reading, clean_status
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.cleaning import clean_reading, clean_status
+from mlops_demo.core.messages.records import (
     READING_FIELDS,
     STATUS_FIELDS,
     TORQUE,
@@ -21,9 +19,13 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
-from mlops_demo.core.simulator import simulate
-from mlops_demo.core.store.jsonl import JsonlStore
-from mlops_demo.core.store.postgres import PostgresStore, StoreUnavailable
+from mlops_demo.core.model import training
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.landing import LandingArea
+from mlops_demo.core.storage.postgres import PostgresStore
+from mlops_demo.core.storage.postgres_connection import StoreUnavailable
+from mlops_demo.core.transport import broker
 
 
 @pytest.fixture
@@ -92,12 +94,12 @@ def test_both_stores_give_the_same_frames_and_the_same_model(pg, tmp_path):
             landing = LandingArea(tmp_path / kind / "landing")
             landing.land(_bodies(messages))
             store.ingest(landing, validate)
-        frames[kind] = modelling.join_on_udi(
+        frames[kind] = training.join_on_udi(
             readings.read_frame(READING_FIELDS), statuses.read_frame(STATUS_FIELDS)
         )
     assert frames["jsonl"].equals(frames["postgres"])
     metrics = {
-        kind: modelling.train(*modelling.split_by_udi(frame, 0.7)).summary.metrics
+        kind: training.train(*training.split_by_udi(frame, 0.7)).summary.metrics
         for kind, frame in frames.items()
     }
     assert metrics["jsonl"] == metrics["postgres"]

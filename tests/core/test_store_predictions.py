@@ -6,8 +6,8 @@ import uuid
 import pytest
 from helpers.postgres import POSTGRES_URL
 
-from mlops_demo.core.store.postgres import PostgresStore
-from mlops_demo.core.store.predictions import JsonlPredictionLog, PostgresPredictionLog
+from mlops_demo.core.storage.postgres import PostgresStore
+from mlops_demo.core.storage.predictions import JsonlPredictionLog, PostgresPredictionLog
 
 
 def _prediction(udi: int, model: str, probability: float = 0.25) -> dict:

@@ -8,11 +8,12 @@ import pytest
 from helpers.postgres import POSTGRES_URL
 from psycopg2 import sql
 
-from mlops_demo.core.cleaning import clean_reading, clean_status
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import READING_FIELDS, UDI, reading_of, status_of
-from mlops_demo.core.store.jsonl import JsonlStore
-from mlops_demo.core.store.postgres import PostgresStore, connect
+from mlops_demo.core.messages.cleaning import clean_reading, clean_status
+from mlops_demo.core.messages.records import READING_FIELDS, UDI, reading_of, status_of
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.landing import LandingArea
+from mlops_demo.core.storage.postgres import PostgresStore
+from mlops_demo.core.storage.postgres_connection import connect
 
 
 @pytest.fixture(params=["jsonl", "postgres"])

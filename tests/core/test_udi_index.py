@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlops_demo.core.cleaning import clean_reading
-from mlops_demo.core.landing import LandingArea
-from mlops_demo.core.records import READING_FIELDS, UDI, reading_of
-from mlops_demo.core.store import udi_index
-from mlops_demo.core.store.jsonl import JsonlStore
-from mlops_demo.core.store.udi_index import ENTRY, entries_of, line_udis
+from mlops_demo.core.messages.cleaning import clean_reading
+from mlops_demo.core.messages.records import READING_FIELDS, UDI, reading_of
+from mlops_demo.core.storage import udi_index
+from mlops_demo.core.storage.jsonl import JsonlStore
+from mlops_demo.core.storage.landing import LandingArea
+from mlops_demo.core.storage.udi_index import ENTRY, entries_of, line_udis
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import (
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     PROCESS_TEMPERATURE,
     PRODUCT_ID,
@@ -26,7 +25,8 @@ from mlops_demo.core.records import (
     TYPE,
     UDI,
 )
-from mlops_demo.core.streams import READINGS
+from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.ingestion import READINGS_NAMES, stream_ingestion
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
 

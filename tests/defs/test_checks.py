@@ -8,9 +8,9 @@ import pytest
 from helpers.models import model_bytes, replace_model_bytes
 from helpers.runs import current_settings, deploy_config, ingest, materialize, run_job
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import UDI, reading_of, status_of
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.messages.records import UDI, reading_of, status_of
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.transport import broker
 from mlops_demo.definitions import build_definitions
 from mlops_demo.defs.checks import scored_only_unknown_readings
 

@@ -12,8 +12,8 @@ from helpers.faults import Planted
 from helpers.models import model_bytes, replace_model_bytes
 from helpers.runs import current_settings, deploy_config, ingest, materialize, metadata, run_job
 
-from mlops_demo.core.settings import REPO_ROOT
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.definitions import defs
 
 pytestmark = pytest.mark.broker

@@ -13,7 +13,7 @@ from helpers.runs import (
     train_config,
 )
 
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.definitions import defs
 
 pytestmark = pytest.mark.broker

@@ -15,9 +15,9 @@ import dagster as dg
 import pytest
 from helpers.runs import current_settings, metadata, stored_udis
 
-from mlops_demo.core import broker
-from mlops_demo.core.cleaning import MAX_BODY_BYTES
-from mlops_demo.core.records import (
+from mlops_demo.core.common.locations import DAGSTER_HOMES, instance_kind
+from mlops_demo.core.messages.cleaning import MAX_BODY_BYTES
+from mlops_demo.core.messages.records import (
     AIR_TEMPERATURE,
     READING_FIELDS,
     ROTATIONAL_SPEED,
@@ -27,10 +27,10 @@ from mlops_demo.core.records import (
     reading_of,
     status_of,
 )
-from mlops_demo.core.settings import DAGSTER_HOMES, instance_kind
-from mlops_demo.core.simulator import simulate
-from mlops_demo.core.store.protocol import QUARANTINE_PREFIX_BYTES
-from mlops_demo.core.streams import READINGS, STATUSES
+from mlops_demo.core.messages.streams import READINGS, STATUSES
+from mlops_demo.core.plant.simulator import simulate
+from mlops_demo.core.storage.protocol import QUARANTINE_PREFIX_BYTES
+from mlops_demo.core.transport import broker
 from mlops_demo.defs.ingestion import READINGS_NAMES, STATUSES_NAMES, stream_ingestion
 from mlops_demo.defs.resources import SettingsResource, resources_from_env
 

@@ -18,7 +18,7 @@ from helpers.runs import (
     run_job,
 )
 
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.definitions import build_definitions
 from mlops_demo.defs.io_manager import SafeIOManager
 

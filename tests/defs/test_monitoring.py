@@ -16,9 +16,9 @@ from helpers.runs import (
     train_config,
 )
 
-from mlops_demo.core.performance import confusion
-from mlops_demo.core.records import TARGET, TORQUE, UDI
-from mlops_demo.core.simulator import iter_scenario, simulate
+from mlops_demo.core.messages.records import TARGET, TORQUE, UDI
+from mlops_demo.core.monitoring.performance import confusion
+from mlops_demo.core.plant.simulator import iter_scenario, simulate
 from mlops_demo.definitions import defs
 
 pytestmark = pytest.mark.broker

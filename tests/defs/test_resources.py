@@ -5,10 +5,11 @@ import dagster as dg
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
-from mlops_demo.core.registry import RegistryError
-from mlops_demo.core.settings import REPO_ROOT, SettingsError
-from mlops_demo.core.store import JsonlBackend, PostgresBackend
-from mlops_demo.core.streams import READINGS
+from mlops_demo.core.backends import JsonlBackend, PostgresBackend
+from mlops_demo.core.common.choices import SettingsError
+from mlops_demo.core.common.locations import REPO_ROOT
+from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.registry.entries import RegistryError
 from mlops_demo.defs.resources import (
     SECRET_FIELDS,
     RabbitMQResource,

@@ -7,8 +7,8 @@ import uuid
 import dagster as dg
 import pytest
 
-from mlops_demo.core import broker
-from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.storage.landing import LandingArea
+from mlops_demo.core.transport import broker
 from mlops_demo.definitions import defs
 from mlops_demo.defs import sensors
 from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env

@@ -3,7 +3,7 @@
 import pytest
 from helpers.runs import current_settings, ingest, materialize, metadata, run_job, train_config
 
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.plant.simulator import simulate
 
 pytestmark = pytest.mark.broker
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page
 
-from mlops_demo.core.settings import REPO_ROOT
+from mlops_demo.core.common.locations import REPO_ROOT
 
 SCRIPTS = REPO_ROOT / "sensor_data"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"

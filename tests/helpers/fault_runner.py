@@ -16,7 +16,7 @@ import time
 
 import dagster as dg
 
-from mlops_demo.core.landing import LandingArea
+from mlops_demo.core.storage.landing import LandingArea
 from mlops_demo.definitions import build_definitions
 
 _original_land, _original_remove = LandingArea.land, LandingArea.remove

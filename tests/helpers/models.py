@@ -1,7 +1,8 @@
 """Registry entries for tests that need no real training: a summary, a gate, a registration."""
 
-from mlops_demo.core.model_spec import TrainingSummary
-from mlops_demo.core.registry import GateResult, ModelEntry, ModelRegistry
+from mlops_demo.core.model.spec import TrainingSummary
+from mlops_demo.core.registry.entries import GateResult, ModelEntry
+from mlops_demo.core.registry.model_registry import ModelRegistry
 
 # A registry key for tests that open a registry directly (the resource's comes from the env).
 TEST_KEY = b"a key of the tests' own"

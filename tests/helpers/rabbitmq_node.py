@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlops_demo.core import broker
+from mlops_demo.core.transport import broker
 from mlops_demo.devserver.processes import free_port
 
 START_SECONDS = 90

@@ -5,8 +5,8 @@ import json
 
 import dagster as dg
 
-from mlops_demo.core import broker
-from mlops_demo.core.records import UDI, reading_of, status_of
+from mlops_demo.core.messages.records import UDI, reading_of, status_of
+from mlops_demo.core.transport import broker
 from mlops_demo.definitions import build_definitions
 from mlops_demo.defs.resources import SettingsResource, from_env
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from mlops_demo.core.modelling import ID_COLUMN, LABEL_COLUMN
-from mlops_demo.core.simulator import simulate
+from mlops_demo.core.model.features import ID_COLUMN, LABEL_COLUMN
+from mlops_demo.core.plant.simulator import simulate
 
 TORQUE = "Torque [Nm]"
 

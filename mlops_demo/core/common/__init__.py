@@ -1,0 +1,1 @@
+"""Names, paths, URL rules and durable file writes that every stage shares."""

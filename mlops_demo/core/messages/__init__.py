@@ -1,0 +1,1 @@
+"""What a message holds: the records' fields, the two streams, and validation."""

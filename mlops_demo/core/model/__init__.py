@@ -1,0 +1,1 @@
+"""The model: features, the pipeline, calibration, training, scoring and evaluation."""

@@ -1,0 +1,1 @@
+"""Monitoring: drift in the readings and the deployed model's realized performance."""

@@ -1,0 +1,1 @@
+"""The plant: the AI4I process's documented physics, the simulator, and the scenarios."""

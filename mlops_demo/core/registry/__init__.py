@@ -1,0 +1,1 @@
+"""The model registry: entries, signing, storage, the model card, the gate, ranking."""

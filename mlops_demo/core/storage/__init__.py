@@ -1,0 +1,1 @@
+"""Storage: landing batches, the JSONL and PostgreSQL stores, and the prediction log."""

@@ -1,0 +1,1 @@
+"""RabbitMQ: the pika client and the publisher."""
