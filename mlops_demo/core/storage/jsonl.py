@@ -30,12 +30,13 @@ from mlops_demo.core.storage.landing import LandingArea
 from mlops_demo.core.storage.protocol import (
     Clean,
     IngestCounts,
+    LandsChunks,
     MissingValues,
     Store,
-    conflict_reason,
     count_missing_in,
     difference_of_udis,
     quarantine_entry,
+    sort_bodies,
 )
 from mlops_demo.core.storage.udi_index import ENTRY, UdiIndex, read_lines, udi_of_line
 
@@ -159,7 +160,7 @@ class _Index:
         self.sizes: tuple[int, ...] = ()
 
 
-class JsonlStore:
+class JsonlStore(LandsChunks):
     def __init__(self, path: Path, quarantine_path: Path):
         self.path = path
         self.quarantine_path = quarantine_path
@@ -242,12 +243,6 @@ class JsonlStore:
             return []
         return decode_lines(data.splitlines())
 
-    def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
-        # Stored before the ack, as with PostgreSQL: the broker sends the next chunk meanwhile,
-        # where cleaning after the drain was a second pass over every message.
-        landing.land(bodies)
-        return self.ingest(landing, clean)
-
     def ingest(self, landing: LandingArea, clean: Clean) -> IngestCounts:
         """Clean every landed batch into the store, then delete the batch.
 
@@ -284,27 +279,11 @@ class JsonlStore:
         return _Index(_complete_lines_from(self.path), self.digests.load())
 
     def _ingest_batch(self, index: _Index, bodies: list[bytes], clean: Clean) -> IngestCounts:
-        good: list[bytes] = []
-        udis: list[int] = []
+        batch = sort_bodies(bodies, clean, index.lines)
+        duplicates = batch.duplicates
         bad: list[bytes] = []
         digests: list[str] = []
-        duplicates = 0
-        for body in bodies:
-            outcome = clean(body)
-            if outcome.line is not None:
-                udi, line = outcome.udi, outcome.line
-                known = index.lines.get(udi)
-                if known is None:
-                    index.lines[udi] = hash(line)
-                    good.append(line)
-                    udis.append(udi)
-                    continue
-                if known == hash(line):
-                    duplicates += 1
-                    continue
-                reason = conflict_reason(udi)
-            else:
-                reason = outcome.reason
+        for body, reason in batch.rejected:
             digest = hashlib.sha256(body).hexdigest()
             if digest in index.bodies:
                 duplicates += 1
@@ -312,13 +291,13 @@ class JsonlStore:
             index.bodies.add(digest)
             digests.append(digest)
             bad.append(quarantine_entry(body, reason) + b"\n")
-        self._append_records(good, udis)
+        self._append_records(batch.lines, batch.udis)
         append_durably(self.quarantine_path, b"".join(bad))
         if bad:
             self.digests.record(digests)
         return IngestCounts(
             received=len(bodies),
-            stored=len(good),
+            stored=len(batch.lines),
             duplicates=duplicates,
             quarantined=len(bad),
             batches=1,

@@ -22,18 +22,20 @@ from mlops_demo.core.storage.postgres_connection import TablesOnce, connect
 from mlops_demo.core.storage.protocol import (
     Clean,
     IngestCounts,
+    LandsChunks,
     MissingValues,
     Store,
     conflict_reason,
     difference_of_udis,
     quarantine_entry,
+    sort_bodies,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-class PostgresStore:
+class PostgresStore(LandsChunks):
     def __init__(self, url: str, schema: str, table: str, quarantine_table: str):
         self.url = url
         self.schema = schema
@@ -164,12 +166,6 @@ class PostgresStore:
             cursor.execute(sql.SQL("SELECT entry FROM {quarantine}").format(**self._names()))
             return [json.loads(entry) for (entry,) in cursor]
 
-    def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
-        # Each consumer's landing batch is on its own disk, and that machine may be lost for good
-        # after the ack: commit to the shared database first.
-        landing.land(bodies)
-        return self.ingest(landing, clean)
-
     def ingest(self, landing: LandingArea, clean: Clean) -> IngestCounts:
         """Clean every landed batch into the tables, one transaction per batch, then delete it."""
         self.create()
@@ -184,31 +180,18 @@ class PostgresStore:
         return replace(counts, total_rows=self.row_count())
 
     def _ingest_batch(self, connection, bodies: list[bytes], clean: Clean) -> IngestCounts:
-        lines: dict[int, str] = {}
-        first_bodies: dict[int, bytes] = {}
-        rejected: list[tuple[bytes, str]] = []
-        duplicates = 0
-        for body in bodies:
-            outcome = clean(body)
-            if outcome.line is None:
-                rejected.append((body, outcome.reason))
-                continue
-            udi, line = outcome.udi, outcome.line.decode()
-            if udi not in lines:
-                lines[udi], first_bodies[udi] = line, body
-            elif lines[udi] == line:
-                duplicates += 1
-            else:
-                rejected.append((body, conflict_reason(udi)))
+        batch = sort_bodies(bodies, clean, held={})
+        lines = {udi: line.decode() for udi, line in zip(batch.udis, batch.lines, strict=True)}
+        first_bodies = dict(zip(batch.udis, batch.bodies, strict=True))
+        rejected = batch.rejected
         with connection.cursor() as cursor:
             inserted, conflicting, stored_again = self._insert_records(cursor, lines)
-            duplicates += stored_again
             rejected += [(first_bodies[udi], conflict_reason(udi)) for udi in conflicting]
             new_entries = self._insert_quarantine(cursor, rejected)
         return IngestCounts(
             received=len(bodies),
             stored=inserted,
-            duplicates=duplicates + len(rejected) - new_entries,
+            duplicates=batch.duplicates + stored_again + len(rejected) - new_entries,
             quarantined=new_entries,
             batches=1,
         )

@@ -140,3 +140,51 @@ def quarantine_entry(body: bytes, reason: str) -> bytes:
     except UnicodeDecodeError:
         entry["body_base64"] = base64.b64encode(kept).decode("ascii")
     return json.dumps(entry, ensure_ascii=False).encode()
+
+
+class LandsChunks:
+    """`land_chunk` as both stores do it: a chunk is landed and stored before its ack. Stored,
+    not only landed: with PostgreSQL a consumer's landing batch is on its own disk, and that
+    machine may be lost for good after the ack; with JSONL storing while the broker sends the
+    next chunk saves a second pass over every message after the drain."""
+
+    def land_chunk(self, landing: LandingArea, bodies: list[bytes], clean: Clean) -> IngestCounts:
+        landing.land(bodies)
+        return self.ingest(landing, clean)
+
+
+@dataclass
+class SortedBodies:
+    """A batch's bodies sorted by what cleaning made of them: the new lines with their UDIs and
+    the bodies they came from (in arrival order), the rejected bodies with their reason, and how
+    many repeated a line already held."""
+
+    lines: list[bytes]
+    udis: list[int]
+    bodies: list[bytes]
+    rejected: list[tuple[bytes, str]]
+    duplicates: int
+
+
+def sort_bodies(bodies: list[bytes], clean: Clean, held: dict[int, int]) -> SortedBodies:
+    """Clean each body once and sort it against `held` (each UDI held, stored or earlier in the
+    batch, with its line's hash), which it updates: a UDI held with other content is a
+    conflict."""
+    batch = SortedBodies([], [], [], [], 0)
+    for body in bodies:
+        outcome = clean(body)
+        if outcome.line is None:
+            batch.rejected.append((body, outcome.reason))
+            continue
+        udi, line = outcome.udi, outcome.line
+        known = held.get(udi)
+        if known is None:
+            held[udi] = hash(line)
+            batch.lines.append(line)
+            batch.udis.append(udi)
+            batch.bodies.append(body)
+        elif known == hash(line):
+            batch.duplicates += 1
+        else:
+            batch.rejected.append((body, conflict_reason(udi)))
+    return batch
