@@ -142,7 +142,7 @@ def floor_definitions():
     import dagster as dg
 
     from mlops_demo.definitions import build_definitions
-    from mlops_demo.defs.ingestion import READINGS_NAMES
+    from mlops_demo.defs.ingestion.assets import READINGS_NAMES
 
     job = build_definitions().resolve_job_def(JOB)
     raw, cleaned, historic = READINGS_NAMES.raw, READINGS_NAMES.cleaned, READINGS_NAMES.historic

@@ -12,8 +12,12 @@ import yaml
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.definitions import defs
+from mlops_demo.defs.inference.settings import InferenceSettings
+from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
+from mlops_demo.defs.monitoring.settings import MonitoringSettings
+from mlops_demo.defs.resources import RabbitMQResource, StorageResource
+from mlops_demo.defs.training.settings import GateSettings
 from mlops_demo.devserver.dagster_dev import LOCATION
 
 INGESTION_ASSETS = {
@@ -176,11 +180,17 @@ def test_each_ingestion_job_is_one_step_with_its_checks():
         assert ingest.can_subset
 
 
-def test_resources_are_the_broker_the_settings_and_the_safe_io_manager():
-    assert set(defs.resources) == {"rabbitmq", "settings", "io_manager"}
-    assert isinstance(defs.resources["rabbitmq"], RabbitMQResource)
-    assert isinstance(defs.resources["settings"], SettingsResource)
-    assert isinstance(defs.resources["io_manager"], SafeIOManager)
+def test_resources_are_the_broker_the_storage_each_stages_settings_and_the_safe_io_manager():
+    kinds = {key: type(resource) for key, resource in defs.resources.items()}
+    assert kinds == {
+        "rabbitmq": RabbitMQResource,
+        "storage": StorageResource,
+        "ingestion_settings": IngestionSettings,
+        "gate_settings": GateSettings,
+        "inference_settings": InferenceSettings,
+        "monitoring_settings": MonitoringSettings,
+        "io_manager": SafeIOManager,
+    }
 
 
 def _cli(command: list[str], cwd) -> subprocess.CompletedProcess:

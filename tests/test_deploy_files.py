@@ -10,16 +10,15 @@ from pathlib import Path
 import yaml
 
 from mlops_demo.core.common.locations import REPO_ROOT
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, variable
+from mlops_demo.defs.resources import SETTINGS_CLASSES, variable
 
 DEPLOY = REPO_ROOT / "deploy"
 # What reads MLOPS_* variables: the resources' fields (each field's variable), the names the
 # commands and the dev server read, and the PostgreSQL instance's dagster.yaml.
 SETTINGS_SOURCE = " ".join(
     [
-        *(variable(field) for field in RabbitMQResource.model_fields),
-        *(variable(field) for field in SettingsResource.model_fields),
-        (REPO_ROOT / "mlops_demo" / "core" / "settings.py").read_text(),
+        *(variable(field) for cls in SETTINGS_CLASSES for field in cls.model_fields),
+        (REPO_ROOT / "mlops_demo" / "core" / "common" / "locations.py").read_text(),
         (REPO_ROOT / "mlops_demo" / "devserver" / "dagster_dev.py").read_text(),
         (REPO_ROOT / ".dagster_home_postgres" / "dagster.yaml").read_text(),
     ]

@@ -20,7 +20,7 @@ from helpers.faults import FAULT_TABLE, RUNNER
 from helpers.models import register
 from helpers.postgres import POSTGRES_URL, run_sql
 from helpers.rabbitmq_node import PrivateNode
-from helpers.runs import current_settings
+from helpers.runs import current_storage
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.records import UDI, reading_of, status_of
@@ -254,8 +254,8 @@ original_write_file = registry_storage.PostgresRegistryStorage.write_file
 registry_storage.PostgresRegistryStorage.write_file = file_then_die
 sys.path.insert(0, sys.argv[2])
 from helpers.models import register
-from helpers.runs import current_settings
-register(current_settings().registry(), {"weights": list(range(100_000))})
+from helpers.runs import current_storage
+register(current_storage().registry(), {"weights": list(range(100_000))})
 """
 
 
@@ -269,7 +269,7 @@ def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path, monke
         monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
     else:
         monkeypatch.delenv("MLOPS_STORE_URL", raising=False)
-    registry = current_settings().registry()
+    registry = current_storage().registry()
     try:
         kept = register(registry, {"weights": [1]}, 0.4)
         killed = subprocess.run(

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.runs import current_settings, quarantined, stored_udis
+from helpers.runs import current_storage, quarantined, stored_udis
 
 from mlops_demo.core.messages.records import reading_of
 from mlops_demo.core.messages.streams import READINGS
@@ -157,7 +157,7 @@ def _publish_with_faults(dev, rng: random.Random, total: int, url: str, queue: s
 def _wait_until_stored(total: int, url: str, queue: str) -> None:
     # A killed run's landed batches wait for the sensors' retry after a failure (60 s).
     deadline = time.monotonic() + 180 + total / 200
-    landing, store = current_settings().landing(READINGS), current_settings().store(READINGS)
+    landing, store = current_storage().landing(READINGS), current_storage().store(READINGS)
     while time.monotonic() < deadline:
         if (
             store.row_count() >= total

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers.browser import VIEWPORT, DagsterUI, Terminal, chromium_path
 from helpers.ci import absent
-from helpers.runs import current_settings
+from helpers.runs import current_storage
 
 from mlops_demo.devserver.dagster_dev import DagsterDev
 
@@ -214,7 +214,7 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     _deploy_from_the_launchpad(ui, second, second, force=status.group(1) != "candidate")
     # The rollback from the asset's own Launchpad: the automation scores it.
     _deploy_from_the_launchpad(ui, "previous", first, alone=True)
-    assert current_settings().registry().deployed_name() == first
+    assert current_storage().registry().deployed_name() == first
     ui.open_asset("devices_at_risk")
     ui.wait_for(ui.metadata_pattern("model_name", re.escape(first)), "the rollback's scoring")
 

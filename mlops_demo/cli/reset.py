@@ -21,19 +21,19 @@ from mlops_demo.core.common.urls import redact_url
 from mlops_demo.core.messages.streams import STREAMS
 from mlops_demo.core.storage.postgres_connection import StoreUnavailable
 from mlops_demo.core.transport import broker
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
+from mlops_demo.defs.resources import RabbitMQResource, StorageResource, from_env
 from mlops_demo.devserver.dagster_dev import project_dagster_home
 from mlops_demo.devserver.processes import running_dagster_processes
 
 KEEP = {".gitkeep", "dagster.yaml"}
 
 
-def doomed_paths(settings: SettingsResource, dagster_home: Path) -> list[Path]:
-    """Every file or folder the reset removes, in a stable order: what the settings say the loop
+def doomed_paths(storage: StorageResource, dagster_home: Path) -> list[Path]:
+    """Every file or folder the reset removes, in a stable order: what the storage says the loop
     writes (a folder store's files wherever it lies), and the Dagster home's history."""
     paths: list[Path] = []
-    for path in [*settings.written_paths(), dagster_home]:
-        if path in (settings.models_dir, dagster_home):
+    for path in [*storage.written_paths(), dagster_home]:
+        if path in (storage.models_dir, dagster_home):
             if path.is_dir():
                 paths += sorted(p for p in path.iterdir() if p.name not in KEEP)
         else:
@@ -56,12 +56,12 @@ def _wipe_dagster_instance(home: Path) -> None:
     click.echo("wiped the PostgreSQL Dagster instance's run history")
 
 
-def _describe(paths: list[Path], settings: SettingsResource, rabbitmq: RabbitMQResource) -> None:
+def _describe(paths: list[Path], storage: StorageResource, rabbitmq: RabbitMQResource) -> None:
     click.echo("This removes:")
     for path in paths:
         click.echo(f"  {path}")
-    if isinstance(settings.backend, PostgresBackend):
-        click.echo(f"  {settings.backend.describe()} (the store and the model registry)")
+    if isinstance(storage.backend, PostgresBackend):
+        click.echo(f"  {storage.backend.describe()} (the store and the model registry)")
     if instance_kind(os.environ) == "postgres":
         click.echo("  the run history in the PostgreSQL Dagster instance")
     click.echo(
@@ -70,8 +70,8 @@ def _describe(paths: list[Path], settings: SettingsResource, rabbitmq: RabbitMQR
     )
 
 
-def _clear_services(settings: SettingsResource, rabbitmq: RabbitMQResource, home: Path) -> None:
-    backend = settings.backend
+def _clear_services(storage: StorageResource, rabbitmq: RabbitMQResource, home: Path) -> None:
+    backend = storage.backend
     try:
         if isinstance(backend, PostgresBackend):
             backend.drop()
@@ -103,14 +103,14 @@ def reset(yes: bool, dagster_home: Path | None) -> None:
       mlops-demo reset          # lists, asks, then removes
       mlops-demo reset --yes    # no question
     """
-    settings, rabbitmq = from_env(SettingsResource), from_env(RabbitMQResource)
+    storage, rabbitmq = from_env(StorageResource), from_env(RabbitMQResource)
     home = (dagster_home or project_dagster_home()).resolve()
     running = running_dagster_processes(home)
     if running:
         pids = ", ".join(map(str, running))
         raise CommandError(f"dagster dev is running on {home} (pids {pids}); stop it, then reset.")
-    paths = doomed_paths(settings, home)
-    _describe(paths, settings, rabbitmq)
+    paths = doomed_paths(storage, home)
+    _describe(paths, storage, rabbitmq)
     if not yes:
         click.echo("Type 'yes' to go on: ", nl=False)
         if sys.stdin.readline().strip().lower() != "yes":
@@ -119,4 +119,4 @@ def reset(yes: bool, dagster_home: Path | None) -> None:
     for path in paths:
         _remove(path)
     click.echo(f"removed {len(paths)} files and folders")
-    _clear_services(settings, rabbitmq, home)
+    _clear_services(storage, rabbitmq, home)

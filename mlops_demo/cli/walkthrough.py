@@ -26,7 +26,8 @@ from mlops_demo.cli.signals import until_stopped
 from mlops_demo.core.messages.records import UDI
 from mlops_demo.core.messages.streams import READINGS, STATUSES, Stream
 from mlops_demo.core.transport import broker
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
+from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.resources import RabbitMQResource, StorageResource, from_env
 from mlops_demo.devserver.dagster_dev import ASSET_JOB, PHASES, DagsterDev, DagsterDevError
 from mlops_demo.devserver.processes import running_dagster_processes
 
@@ -73,7 +74,7 @@ class Walkthrough:
         self.batch = batch
         self.say = say
         self.timings = Timings()
-        self.settings = from_env(SettingsResource)
+        self.storage = from_env(StorageResource)
         self.rabbitmq = from_env(RabbitMQResource)
         self.finished = False
 
@@ -90,7 +91,7 @@ class Walkthrough:
     # Observing ---------------------------------------------------------------------------
 
     def _stored_udis(self, stream: Stream) -> set[int]:
-        frame = self.settings.store(stream).read_frame((UDI,))
+        frame = self.storage.store(stream).read_frame((UDI,))
         return set(frame[UDI].tolist())
 
     def _wait(self, what: str, check: Callable[[], object], timeout: float = WAIT_SECONDS):
@@ -478,12 +479,12 @@ def walkthrough(
             f"a dagster dev of this project is already running on {dev.home} (pids {pids}); "
             "stop it first, or use its UI."
         )
-    if batch < from_env(SettingsResource).min_batch:
+    if batch < from_env(IngestionSettings).min_batch:
         # The sensors wait for a full batch: let them start at the walkthrough's batch size.
         os.environ["MLOPS_MIN_BATCH"] = str(batch)
     tour = Walkthrough(dev, batch)
     queues = f"{tour.rabbitmq.readings_queue!r} and {tour.rabbitmq.statuses_queue!r}"
-    click.echo(f"The MLOps loop, headless: data in {tour.settings.data_path}, queues {queues}.")
+    click.echo(f"The MLOps loop, headless: data in {tour.storage.data_path}, queues {queues}.")
 
     def finish() -> None:
         if not (tour.finished and keep_running):

@@ -1,11 +1,13 @@
-"""Dagster resources: the broker, and the settings with the stores and registry they select.
+"""The resources every stage shares (the broker, and the storage that holds the stores, the
+prediction log and the registry), the plain settings Dagster reads while it loads, and
+`from_env`, the one place that reads the environment.
 
-Every setting is a field here and nowhere else. `resources_from_env` is the one place that reads
-the environment: each field's variable is `MLOPS_` and the field's name in capitals. A set
+Each setting is a field of one class: these, or the thresholds of a stage, which sit with it
+(`defs/<stage>/settings.py`). Its variable is `MLOPS_` and the field's name in capitals. A set
 variable becomes the field's value (a URL, which may hold a password, is bound with `dg.EnvVar`
 instead, so the UI's resource page names its variable and never shows it); an unset one keeps
-the documented default. Every field can be changed for one run in the Launchpad
-(`resources: settings: config: min_f1: 0.5`).
+the documented default. A resource's field can be changed for one run in the Launchpad
+(`resources: gate_settings: config: min_f1: 0.5`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ from mlops_demo.core.storage.landing import LandingArea
 from mlops_demo.core.storage.predictions import PredictionLog
 from mlops_demo.core.storage.protocol import Store
 from mlops_demo.core.transport import broker
+from mlops_demo.defs.inference.settings import InferenceSettings
+from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
+from mlops_demo.defs.monitoring.settings import MonitoringSettings
+from mlops_demo.defs.training.settings import GateSettings
 
 # Fields whose value may hold a password: bound as dg.EnvVar, never shown as a value.
 SECRET_FIELDS = frozenset({"broker_url", "store_url", "registry_key"})
@@ -82,9 +88,9 @@ class RabbitMQResource(dg.ConfigurableResource):
         return broker.purge(self.broker_url, self.queue_name(stream), self.queue_type)
 
 
-class SettingsResource(dg.ConfigurableResource):
-    """Every threshold of the loop, and the backend (JSONL files or PostgreSQL) that holds the
-    stores, the prediction log and the model registry: the one place that chooses it."""
+class StorageResource(dg.ConfigurableResource):
+    """The backend (JSONL files or PostgreSQL) that holds the stores, the prediction log and the
+    model registry, and the registry's key: the one place that chooses them."""
 
     data_dir: str = Field(
         default=str(REPO_ROOT),
@@ -109,93 +115,6 @@ class SettingsResource(dg.ConfigurableResource):
         default="",
         description="the file holding the registry's key, created on first use with mode "
         f"0600; empty: {REGISTRY_KEY_FILE} in the Dagster home",
-    )
-    executor: Literal["in_process", "multiprocess"] = Field(
-        default="in_process",
-        description="multiprocess runs each step in its own process (seconds per step here)",
-    )
-    min_batch: int = Field(
-        default=500, ge=1, description="messages that make a sensor launch an ingestion run"
-    )
-    sensor_interval_seconds: int = Field(default=5, ge=1, description="how often sensors tick")
-    sensor_watch_seconds: float = Field(
-        default=3.5,
-        ge=0,
-        description="how long a queue sensor's tick keeps watching its queue for a full batch, "
-        "so a batch is launched within a fraction of a second instead of at a later tick; 0 "
-        "looks once. It ends 1.5 s before the next tick is due, whatever the value",
-    )
-    ingestion_max_runtime_seconds: int = Field(
-        default=600,
-        ge=1,
-        description="an ingestion run still going after this long is failed by run monitoring; "
-        "nothing is lost",
-    )
-    champion_margin: float = Field(
-        default=0.0,
-        ge=0,
-        le=1,
-        description="how much a new model's F1 must beat the champion's to become a candidate",
-    )
-    gate_min_failures: int = Field(
-        default=10,
-        ge=1,
-        description="labelled failures the gate's window must hold before it promotes a model",
-    )
-    min_f1: float = Field(
-        default=0.3, ge=0, le=1, description="the F1 floor of trained_model_f1_meets_floor"
-    )
-    max_quarantine_share: float = Field(
-        default=0.05,
-        ge=0,
-        le=1,
-        description="the share of a run's messages quarantined above which the stores' check warns",
-    )
-    drift_window: int = Field(
-        default=500,
-        ge=1,
-        description="the newest readings the drift check compares with the training readings",
-    )
-    drift_min_readings: int = Field(
-        default=100, ge=1, description="fewer readings on either side: no drift verdict"
-    )
-    drift_p_value: float = Field(
-        default=0.01,
-        ge=0,
-        le=1,
-        description="the chance that the drift check warns on a clean batch: its tests' "
-        "family-wise error rate, held by Holm's correction",
-    )
-    min_labelled_predictions: int = Field(
-        default=200,
-        ge=1,
-        description="labelled predictions the newest scoring batch needs for a decay verdict",
-    )
-    decay_p_value: float = Field(
-        default=0.01,
-        ge=0,
-        le=1,
-        description="the decay check warns when a batch this poor had less than this chance "
-        "from the model's expected recall and precision",
-    )
-    max_unlabelled_readings: int = Field(
-        default=1500,
-        ge=1,
-        description="readings waiting for their status above which the statuses check warns "
-        "that statuses have stopped arriving",
-    )
-    max_refused_share: float = Field(
-        default=0.05,
-        ge=0,
-        le=1,
-        description="the share of a scoring's readings refused above which devices_at_risk's "
-        "check warns",
-    )
-    crew_capacity: int | None = Field(
-        default=None,
-        ge=1,
-        description="machines a crew can visit per scoring: devices_at_risk marks at most this "
-        "many, the riskiest; unset, every machine over the model's threshold",
     )
 
     @property
@@ -244,7 +163,38 @@ class SettingsResource(dg.ConfigurableResource):
         return [*self.backend.files(), self.landing_root, self.models_dir]
 
 
-Resource = TypeVar("Resource", RabbitMQResource, SettingsResource)
+class CodeLocationSettings(pydantic.BaseModel):
+    """Plain settings, not a resource: Dagster needs them while it loads the code location (the
+    executor, the sensors' interval and watch, the ingestion jobs' time limit), so a run cannot
+    change them; set their variables and restart `dagster dev`."""
+
+    executor: Literal["in_process", "multiprocess"] = Field(
+        default="in_process",
+        description="multiprocess runs each step in its own process (seconds per step here)",
+    )
+    sensor_interval_seconds: int = Field(default=5, ge=1, description="how often sensors tick")
+    sensor_watch_seconds: float = Field(
+        default=3.5,
+        ge=0,
+        description="how long a queue sensor's tick keeps watching its queue for a full batch, "
+        "so a batch is launched within a fraction of a second instead of at a later tick; 0 "
+        "looks once. It ends 1.5 s before the next tick is due, whatever the value",
+    )
+    ingestion_max_runtime_seconds: int = Field(
+        default=600,
+        ge=1,
+        description="an ingestion run still going after this long is failed by run monitoring; "
+        "nothing is lost",
+    )
+
+
+STAGE_SETTINGS = {
+    "ingestion_settings": IngestionSettings,
+    "gate_settings": GateSettings,
+    "inference_settings": InferenceSettings,
+    "monitoring_settings": MonitoringSettings,
+}
+Settings = TypeVar("Settings", bound=pydantic.BaseModel)
 
 
 def variable(field: str) -> str:
@@ -261,14 +211,14 @@ def _explain(error: pydantic.ValidationError) -> str:
 
 
 def from_env(
-    cls: type[Resource], environ: Mapping[str, str] | None = None, *, bind_secrets: bool = False
-) -> Resource:
+    cls: type[Settings], environ: Mapping[str, str] | None = None, *, bind_secrets: bool = False
+) -> Settings:
     """The resource as the environment sets it; with `bind_secrets`, URLs as `dg.EnvVar`s, for
     the code location (Dagster resolves them when a run starts), else as values, for commands
     and import-time choices."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    if cls is SettingsResource:
+    if cls is StorageResource:
         # The key file lives in the Dagster home every route uses, never in the data directory.
         home = dagster_home(environ, instance_kind(environ))
         values["registry_key_file"] = str(home / REGISTRY_KEY_FILE)
@@ -287,7 +237,17 @@ def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, ob
     """The code location's resources, bound from the environment."""
     return {
         "rabbitmq": from_env(RabbitMQResource, environ, bind_secrets=True),
-        "settings": from_env(SettingsResource, environ, bind_secrets=True),
+        "storage": from_env(StorageResource, environ, bind_secrets=True),
+        **{key: from_env(cls, environ) for key, cls in STAGE_SETTINGS.items()},
         # Frames and registry entries as JSON: Dagster's default would pickle them.
         "io_manager": SafeIOManager(),
     }
+
+
+# Every class a setting is a field of: the variables the README's settings table lists.
+SETTINGS_CLASSES = (
+    RabbitMQResource,
+    StorageResource,
+    CodeLocationSettings,
+    *STAGE_SETTINGS.values(),
+)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from cli_runner import run_cli
-from helpers.runs import current_settings, stored_udis
+from helpers.runs import current_storage, stored_udis
 
 from mlops_demo.cli.walkthrough import SENSORS, Walkthrough
 from mlops_demo.core.messages.streams import READINGS, STATUSES
@@ -68,7 +68,7 @@ def test_the_topology_runs_the_loop_through_restarts_of_code_server_and_daemon(
         scored = walkthrough.deploy_and_wait_for_devices_at_risk(first["recommended_model"])
         assert scored["num_unknown"] == 500
         # The registry lives in PostgreSQL beside the store: no process keeps models on disk.
-        assert current_settings().registry().deployed_name() == first["recommended_model"]
+        assert current_storage().registry().deployed_name() == first["recommended_model"]
         assert not (deployment.folder("code-server") / "data" / "trained-models").exists()
         assert not (deployment.folder("webserver") / "data").exists()
     finally:

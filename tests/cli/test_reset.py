@@ -11,7 +11,7 @@ from helpers.postgres import POSTGRES_URL, run_sql
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.streams import READINGS
 from mlops_demo.core.transport import broker
-from mlops_demo.defs.resources import SettingsResource, from_env
+from mlops_demo.defs.resources import StorageResource, from_env
 
 pytestmark = pytest.mark.broker
 
@@ -104,7 +104,7 @@ def test_a_postgresql_store_is_dropped(state, monkeypatch):
     monkeypatch.setenv("MLOPS_STORE_URL", POSTGRES_URL)
     monkeypatch.setenv("MLOPS_STORE_SCHEMA", schema)
     try:
-        from_env(SettingsResource).store(READINGS).create()
+        from_env(StorageResource).store(READINGS).create()
         assert _schema_exists(schema)
         result = _reset(home, "--yes")
         assert result.returncode == 0, result.stderr

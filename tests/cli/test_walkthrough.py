@@ -9,7 +9,7 @@ import time
 
 import dagster as dg
 import pytest
-from helpers.runs import current_settings, stored_udis
+from helpers.runs import current_storage, stored_udis
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.streams import READINGS, STATUSES
@@ -70,7 +70,7 @@ def _assert_the_loop_ran(output: str, env, instance: dg.DagsterInstance) -> None
     assert "joined_cleaned_readings_and_statuses: num_matches = 500" in output
     for models in ("1 model", "2 models", "3 models"):
         assert f"production_model_candidates materialized by itself ({models}, each" in output
-    registry = current_settings().registry()
+    registry = current_storage().registry()
     first, second, third = registry.entries()
     status = registry.statuses()[second.name]
     assert f"the gate: {second.name} is " in output and second.gate.reason in output
@@ -214,7 +214,7 @@ def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     assert reset.returncode == 0, reset.stderr
     assert stored_udis(READINGS) == [] and not (env / "cleaned_readings.jsonl").exists()
     assert (
-        current_settings().registry().entries() == []
+        current_storage().registry().entries() == []
     )  # trained-models/, or the PostgreSQL registry
     assert [p.name for p in home.iterdir()] == ["dagster.yaml"]
     assert broker.queue_depth(broker_url, queues["readings"]) == 0

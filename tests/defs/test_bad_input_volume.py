@@ -27,8 +27,9 @@ from mlops_demo.core.messages.records import (
 )
 from mlops_demo.core.messages.streams import READINGS
 from mlops_demo.core.transport import broker
-from mlops_demo.defs.ingestion import READINGS_NAMES, stream_ingestion
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
+from mlops_demo.defs.ingestion.assets import READINGS_NAMES, stream_ingestion
+from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.resources import CodeLocationSettings, RabbitMQResource, StorageResource
 
 pytestmark = pytest.mark.broker
 PUBLISHED: list[int] = []
@@ -133,15 +134,20 @@ def test_every_body_is_stored_once_or_quarantined_with_its_reason(labelled, brok
     queue = f"test_{uuid.uuid4().hex[:10]}_volume"
     resources = {
         "rabbitmq": RabbitMQResource(broker_url=broker_url, readings_queue=queue),
-        "settings": SettingsResource(
+        "storage": StorageResource(
             data_dir=str(data_dir), registry_key_file=str(data_dir / "registry.key")
         ),
+        "ingestion_settings": IngestionSettings(),
     }
     try:
         assert broker.publish(broker_url, queue, messages) == len(messages)
         with dg.instance_for_test() as instance:
             result = dg.materialize(
-                list(stream_ingestion(READINGS, READINGS_NAMES, SettingsResource()).assets),
+                list(
+                    stream_ingestion(
+                        READINGS, READINGS_NAMES, CodeLocationSettings(), "jsonl"
+                    ).assets
+                ),
                 instance=instance,
                 resources=resources,
             )

@@ -6,13 +6,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 from helpers.models import model_bytes, replace_model_bytes
-from helpers.runs import current_settings, deploy_config, ingest, materialize, run_job
+from helpers.runs import current_storage, deploy_config, ingest, materialize, run_job
 
 from mlops_demo.core.messages.records import UDI, reading_of, status_of
 from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.core.transport import broker
 from mlops_demo.definitions import build_definitions
-from mlops_demo.defs.checks import scored_only_unknown_readings
+from mlops_demo.defs.inference.checks import scored_only_unknown_readings
 
 pytestmark = pytest.mark.broker
 
@@ -50,13 +50,13 @@ def test_the_deployed_model_hash_check_passes_then_fails_on_a_tampered_file(
     ingest(instance, broker_url, queues, readings=records, statuses=records[:600])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
 
     deployed = _evaluation(materialize(instance, "deployed_model", deploy_config(entry.name)))
     assert deployed.passed
     assert deployed.metadata["observed_sha256"].value == entry.sha256
 
-    registry = current_settings().registry()
+    registry = current_storage().registry()
     replace_model_bytes(registry, entry, model_bytes(registry, entry) + b"tampered")
     job = _check_deployed_model()
     checked = _evaluation(job.execute_in_process(instance=instance, raise_on_error=False))

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from helpers.faults import Planted
 from helpers.models import model_bytes, replace_model_bytes
-from helpers.runs import current_settings, deploy_config, ingest, materialize, metadata, run_job
+from helpers.runs import current_storage, deploy_config, ingest, materialize, metadata, run_job
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.plant.simulator import simulate
@@ -43,7 +43,7 @@ def test_a_trained_model_leads_to_candidates_by_automation(trained, instance, en
     assert after.get_num_requested(dg.AssetKey("devices_at_risk")) == 0  # nothing deployed yet
     result = materialize(instance, "production_model_candidates")
     meta = metadata(result, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     assert meta["new_model"] == meta["recommended_model"] == entry.name
     assert meta["num_candidates"] == 1
     [row] = [record.data for record in meta["candidates"].records]
@@ -57,7 +57,7 @@ def test_a_trained_model_leads_to_candidates_by_automation(trained, instance, en
     assert row["champion_window_f1"] is None
     json.dumps(row, allow_nan=False)
     assert f"model_name: {entry.name}" in meta["launchpad_config"]
-    registry = current_settings().registry()
+    registry = current_storage().registry()
     assert model_bytes(registry, entry) and registry.storage.read_file(
         entry.file_name.replace(".pickle", ".md")
     ).startswith(b"# ")
@@ -65,13 +65,13 @@ def test_a_trained_model_leads_to_candidates_by_automation(trained, instance, en
 
 def test_the_launchpad_config_deploys_a_candidate_by_full_or_bare_name(trained, instance, env):
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     for name in (entry.name, entry.file_name):
         result = materialize(instance, "deployed_model", deploy_config(name))
         meta = metadata(result, "deployed_model")
         assert (meta["model_name"], meta["sha256"]) == (entry.name, entry.sha256)
         assert isinstance(meta["f1"], float)
-    assert current_settings().registry().deployed_name() == entry.name
+    assert current_storage().registry().deployed_name() == entry.name
 
 
 @pytest.mark.parametrize(
@@ -86,14 +86,14 @@ def test_bad_launchpad_names_fail_naming_the_problem_and_the_candidates(
     trained, instance, env, requested, problem
 ):
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     message = _failure(materialize(instance, "deployed_model", deploy_config(requested), False))
     assert problem in message and f"Valid candidates: {entry.name}" in message
 
 
 def test_tampered_and_truncated_models_are_refused_without_unpickling(trained, instance, env):
     materialize(instance, "production_model_candidates")
-    registry = current_settings().registry()
+    registry = current_storage().registry()
     [entry] = registry.entries()
     marker = env / "planted-code-ran"
     replace_model_bytes(registry, entry, pickle.dumps(Planted(str(marker))))
@@ -132,7 +132,7 @@ def test_a_second_machine_with_only_the_database_url_deploys_and_scores(
     backend, trained, instance, env, tmp_path
 ):
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     elsewhere = tmp_path / "second-machine"
     elsewhere.mkdir()
     # Its own empty data directory; the same database URL and schema (and broker settings).
@@ -151,5 +151,5 @@ def test_a_second_machine_with_only_the_database_url_deploys_and_scores(
     assert scored["num_scored"] > 0
     assert list(elsewhere.iterdir()) == [] and not (env / "trained-models").exists()
     assert (
-        current_settings().registry().deployed_name() == entry.name
+        current_storage().registry().deployed_name() == entry.name
     )  # one registry, seen from both

@@ -4,7 +4,7 @@ data by automation, and keeps every prediction once in the prediction log; on bo
 import dagster as dg
 import pytest
 from helpers.runs import (
-    current_settings,
+    current_storage,
     deploy_config,
     ingest,
     materialize,
@@ -57,7 +57,7 @@ def test_only_readings_without_a_status_are_scored_at_each_moment(
     tick = _tick(instance, None)
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    first = current_settings().registry().entries()[0]
+    first = current_storage().registry().entries()[0]
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # no model deployed yet
 
@@ -76,7 +76,7 @@ def test_only_readings_without_a_status_are_scored_at_each_moment(
     assert probabilities == sorted(probabilities, reverse=True)
     assert half["predictions_stored"] == half["num_scored"]
     assert _score(instance)["predictions_stored"] == 0  # a replay stores nothing twice
-    log = current_settings().predictions().read_frame()
+    log = current_storage().predictions().read_frame()
     assert len(log) == half["num_scored"] and set(log["model"]) == {first.name}
     tick = _tick(instance, tick)
     assert tick.get_num_requested(DEVICES_AT_RISK) == 0  # nothing new since the deployment
@@ -98,7 +98,7 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     ingest(instance, broker_url, queues, readings=records[:600], statuses=records[:600])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
     ingest(instance, broker_url, queues, readings=records[600:])
     scored = _score(instance)
@@ -108,7 +108,7 @@ def test_none_of_the_readings_has_a_status_yet(env, instance, broker_url, queues
     assert scored["num_scored"] + scored["num_refused"] == 400
     assert {"is far outside the trained range" in reason for reason in refused.values()} <= {True}
     assert set(refused) <= set(range(601, 1001))
-    assert len(current_settings().predictions().read_frame()) == scored["num_scored"]
+    assert len(current_storage().predictions().read_frame()) == scored["num_scored"]
 
 
 def _two_models(instance, env, broker_url, queues, records) -> tuple[str, str]:
@@ -118,7 +118,7 @@ def _two_models(instance, env, broker_url, queues, records) -> tuple[str, str]:
     materialize(instance, "production_model_candidates")
     run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
     materialize(instance, "production_model_candidates")
-    first, second = (entry.name for entry in current_settings().registry().entries())
+    first, second = (entry.name for entry in current_storage().registry().entries())
     return first, second
 
 
@@ -182,7 +182,7 @@ def _deployed(instance, broker_url, queues, records) -> None:
     ingest(instance, broker_url, queues, readings=records[:1500], statuses=records[:1000])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
 
 
@@ -194,7 +194,7 @@ def test_each_machine_at_risk_has_a_mode_a_margin_and_an_action(
     assert unlimited["crew_capacity"] == "unlimited" and unlimited["num_at_risk"] > 2
     for row in unlimited["riskiest"].records:
         assert row.data["failure_mode"] in MODES and row.data["margin"] and row.data["action"]
-    log = current_settings().predictions().read_frame()
+    log = current_storage().predictions().read_frame()
     assert len(log) == unlimited["num_scored"] and set(log["failure_mode"]) <= MODES
     at_risk = log[log["at_risk"]]
     assert (at_risk["margin"] != "").all() and (at_risk["action"] != "").all()

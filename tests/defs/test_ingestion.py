@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers.runs import current_settings, metadata, stored_udis
+from helpers.runs import current_storage, metadata, stored_udis
 
 from mlops_demo.core.common.locations import DAGSTER_HOMES, instance_kind
 from mlops_demo.core.messages.cleaning import MAX_BODY_BYTES
@@ -31,8 +31,8 @@ from mlops_demo.core.messages.streams import READINGS, STATUSES
 from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.core.storage.protocol import QUARANTINE_PREFIX_BYTES
 from mlops_demo.core.transport import broker
-from mlops_demo.defs.ingestion import READINGS_NAMES, STATUSES_NAMES, stream_ingestion
-from mlops_demo.defs.resources import SettingsResource, resources_from_env
+from mlops_demo.defs.ingestion.assets import READINGS_NAMES, STATUSES_NAMES, stream_ingestion
+from mlops_demo.defs.resources import CodeLocationSettings, resources_from_env
 
 pytestmark = pytest.mark.broker
 
@@ -42,8 +42,9 @@ def instance(backend_instance):
     return backend_instance
 
 
-READINGS_CHAIN = list(stream_ingestion(READINGS, READINGS_NAMES, SettingsResource()).assets)
-STATUSES_CHAIN = list(stream_ingestion(STATUSES, STATUSES_NAMES, SettingsResource()).assets)
+_LOADED = CodeLocationSettings()
+READINGS_CHAIN = list(stream_ingestion(READINGS, READINGS_NAMES, _LOADED, "jsonl").assets)
+STATUSES_CHAIN = list(stream_ingestion(STATUSES, STATUSES_NAMES, _LOADED, "jsonl").assets)
 
 
 def _counts(result: dg.ExecuteInProcessResult, raw: str, cleaned: str) -> dict:
@@ -81,7 +82,7 @@ def test_both_streams_ingest_fully(env, instance, broker_url, queues, monkeypatc
     }
     assert metadata(readings, "historic_readings")["dagster/row_count"] == 1200
     assert metadata(statuses, "cleaned_daily_statuses")["dagster/row_count"] == 700
-    frame = current_settings().store(READINGS).read_frame(READING_FIELDS)
+    frame = current_storage().store(READINGS).read_frame(READING_FIELDS)
     assert frame.to_dict("records") == [reading_of(x) for x in records]
     assert broker.queue_depth(broker_url, queues["readings"], queue_type) == 0
 
@@ -112,7 +113,7 @@ def test_every_kind_of_bad_input_is_quarantined_with_its_reason(env, instance, b
     assert result.success
     counts = _counts(result, "sensor_readings", "cleaned_readings")
     assert (counts["stored"], counts["quarantined"]) == (0, len(BAD_BODIES))
-    by_body = {e["body_sha256"]: e for e in current_settings().store(READINGS).quarantined()}
+    by_body = {e["body_sha256"]: e for e in current_storage().store(READINGS).quarantined()}
     assert len(by_body) == len(BAD_BODIES)
     for kind, body in BAD_BODIES.items():
         entry = by_body[hashlib.sha256(body).hexdigest()]

@@ -10,7 +10,7 @@ import pytest
 from helpers.faults import Planted
 from helpers.models import replace_model_bytes
 from helpers.runs import (
-    current_settings,
+    current_storage,
     deploy_config,
     failure_message,
     ingest,
@@ -43,7 +43,7 @@ def test_outputs_are_json_and_planted_pickles_are_refused_unread(env, instance, 
     ingest(instance, broker_url, queues, readings=records, statuses=records[:600])
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
     storage = Path(instance.storage_directory())
     outputs = sorted(p.name for p in storage.iterdir() if p.is_file())
@@ -62,7 +62,7 @@ def test_outputs_are_json_and_planted_pickles_are_refused_unread(env, instance, 
             output.write_bytes(planted)
             # Where Dagster's default IO manager would look, too.
             output.with_name(output.name.split(".")[0]).write_bytes(planted)
-    replace_model_bytes(current_settings().registry(), entry, planted)
+    replace_model_bytes(current_storage().registry(), entry, planted)
 
     for assets, upstreams in READERS.items():
         result = (

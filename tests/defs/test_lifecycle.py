@@ -4,7 +4,7 @@ gate against the champion, forced deployment, rollback, and the blocking F1 chec
 import dagster as dg
 import pytest
 from helpers.runs import (
-    current_settings,
+    current_storage,
     deploy_config,
     failure_message,
     ingest,
@@ -106,7 +106,7 @@ def test_previous_rolls_back_twice_in_a_row(champion, instance, env):
         materialize(instance, "deployed_model", deploy_config("previous")), "deployed_model"
     )
     assert (again["model_name"], again["previous_model"]) == (champion, second)
-    history = current_settings().registry().history()
+    history = current_storage().registry().history()
     assert [(d.model, d.rollback) for d in history] == [
         (champion, False),
         (second, False),
@@ -140,8 +140,8 @@ def test_a_model_below_the_f1_floor_never_becomes_a_candidate_by_itself(
     assert not check.passed and check.metadata["expected_at_least"].value == 1.0
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=baseline.cursor)
     assert tick.get_num_requested(dg.AssetKey("production_model_candidates")) == 0
-    [entry] = current_settings().registry().entries()
-    assert current_settings().registry().statuses() == {entry.name: "trained"}
+    [entry] = current_storage().registry().entries()
+    assert current_storage().registry().statuses() == {entry.name: "trained"}
     message = failure_message(
         materialize(instance, "deployed_model", deploy_config(entry.name), False)
     )

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 from helpers.runs import (
-    current_settings,
+    current_storage,
     deploy_config,
     ingest,
     materialize,
@@ -52,7 +52,7 @@ def _performance(instance) -> tuple[dict, dg.AssetCheckEvaluation]:
 
 def _expected(records: list[dict], udis: range) -> dict:
     """The deployed model's confusion counts over `udis`, counted from the log and the truth."""
-    log = current_settings().predictions().read_frame()
+    log = current_storage().predictions().read_frame()
     log = log[log[UDI].isin(udis)]
     truth = pd.DataFrame(records)[[UDI, TARGET]]
     joined = log.merge(truth, on=UDI)
@@ -69,7 +69,7 @@ def _sensor_tick(instance, cursor: str | None):
 def _deploy(instance, env) -> str:
     run_job(instance, "train_ml_model")
     materialize(instance, "production_model_candidates")
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     materialize(instance, "deployed_model", deploy_config(entry.name))
     return entry.name
 
@@ -202,7 +202,7 @@ def test_a_model_waiting_for_evidence_shadows_the_champion_and_live_labels_settl
     monkeypatch.setenv("MLOPS_GATE_MIN_FAILURES", "1000")
     run_job(instance, "train_ml_model", run_config=train_config(n_estimators=20))
     materialize(instance, "production_model_candidates")
-    registry = current_settings().registry()
+    registry = current_storage().registry()
     waiting = registry.entries()[-1].name
     assert registry.statuses()[waiting] == "trained" and registry.shadow().name == waiting
 
@@ -210,7 +210,7 @@ def test_a_model_waiting_for_evidence_shadows_the_champion_and_live_labels_settl
     scoring = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
     assert (scoring["model_name"], scoring["shadow_model"]) == (champion, waiting)
     assert scoring["shadow_scored"] > 0
-    log = current_settings().predictions().read_frame()
+    log = current_storage().predictions().read_frame()
     shadowed = log[log["model"] == waiting]
     assert len(shadowed) == scoring["shadow_scored"] and shadowed["shadow"].all()
     assert not log[log["model"] == champion]["shadow"].any()
@@ -222,7 +222,7 @@ def test_a_model_waiting_for_evidence_shadows_the_champion_and_live_labels_settl
     assert performance["shadow_model"] == waiting
     assert performance["shadow_labelled"] == scoring["shadow_scored"]
     assert performance["shadow_verdict"].startswith("live, as the champion's shadow: ")
-    settled = current_settings().registry().statuses()[waiting]
+    settled = current_storage().registry().statuses()[waiting]
     assert performance["shadow_outcome"] in ("promote", "reject")
     assert settled == {"promote": "candidate", "reject": "rejected"}[performance["shadow_outcome"]]
     assert performance["shadow_status"] == settled

@@ -10,9 +10,15 @@ import pytest
 from mlops_demo.core.storage.landing import LandingArea
 from mlops_demo.core.transport import broker
 from mlops_demo.definitions import defs
-from mlops_demo.defs import sensors
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource, from_env
-from mlops_demo.defs.sensors import watch_seconds
+from mlops_demo.defs.ingestion import sensors
+from mlops_demo.defs.ingestion.sensors import watch_seconds
+from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.resources import (
+    CodeLocationSettings,
+    RabbitMQResource,
+    StorageResource,
+    from_env,
+)
 
 SENSORS = {sensor.name: sensor for sensor in defs.sensors}
 min_number_of_readings_sensor = SENSORS["min_number_of_readings_sensor"]
@@ -50,7 +56,8 @@ def _tick(sensor, instance, url: str, queues: dict[str, str], queue_type: str = 
             statuses_queue=queues["statuses"],
             queue_type=queue_type,
         ),
-        "settings": from_env(SettingsResource),
+        "storage": from_env(StorageResource),
+        "ingestion_settings": from_env(IngestionSettings),
     }
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         return sensor(context)
@@ -273,5 +280,5 @@ def test_a_watching_tick_launches_the_waiting_batch_once_the_run_in_flight_ends(
     ("interval", "watch", "watched"), [(5, 3.5, 3.5), (5, 10, 3.5), (1, 10, 3.5), (30, 10, 10)]
 )
 def test_a_watch_ends_in_time_for_the_next_tick(interval, watch, watched):
-    settings = SettingsResource(sensor_interval_seconds=interval, sensor_watch_seconds=watch)
-    assert watch_seconds(settings) == watched
+    loaded_with = CodeLocationSettings(sensor_interval_seconds=interval, sensor_watch_seconds=watch)
+    assert watch_seconds(loaded_with) == watched

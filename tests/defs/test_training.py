@@ -1,7 +1,7 @@
 """Training assets on stores written by the real ingestion path."""
 
 import pytest
-from helpers.runs import current_settings, ingest, materialize, metadata, run_job, train_config
+from helpers.runs import current_storage, ingest, materialize, metadata, run_job, train_config
 
 from mlops_demo.core.plant.simulator import simulate
 
@@ -39,7 +39,7 @@ def test_join_split_and_train_record_their_numbers(env, instance, broker_url, qu
     assert "| probability said |" in model["calibration"]
     assert model["calibrated_on"]
     assert "| failure type |" in model["failures_by_type"]
-    [entry] = current_settings().registry().entries()
+    [entry] = current_storage().registry().entries()
     assert entry.evaluation["pooled"]["f1"] == model["forward_chained_f1"]
 
 

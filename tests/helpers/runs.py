@@ -8,12 +8,12 @@ import dagster as dg
 from mlops_demo.core.messages.records import UDI, reading_of, status_of
 from mlops_demo.core.transport import broker
 from mlops_demo.definitions import build_definitions
-from mlops_demo.defs.resources import SettingsResource, from_env
+from mlops_demo.defs.resources import StorageResource, from_env
 
 
-def current_settings() -> SettingsResource:
-    """The settings as the test's environment sets them now (the fixtures change it)."""
-    return from_env(SettingsResource)
+def current_storage() -> StorageResource:
+    """The storage as the test's environment sets it now (the fixtures change it)."""
+    return from_env(StorageResource)
 
 
 # The evaluation's seven forward-chained fits were most of a test's training time; two keep
@@ -95,8 +95,8 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 def stored_udis(stream) -> list[int]:
     """The UDIs in the configured store (JSONL or PostgreSQL), in storage order."""
-    return current_settings().store(stream).read_frame((UDI,))[UDI].tolist()
+    return current_storage().store(stream).read_frame((UDI,))[UDI].tolist()
 
 
 def quarantined(stream) -> list[dict]:
-    return current_settings().store(stream).quarantined()
+    return current_storage().store(stream).quarantined()

@@ -13,14 +13,16 @@ from mlops_demo.core.registry.card import named_mode_sentence, recall_by_type_ma
 from mlops_demo.core.registry.entries import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry
 from mlops_demo.core.registry.model_registry import ModelRegistry
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
-from mlops_demo.defs.checks import (
+from mlops_demo.defs.metadata import NAN, plotted_number, table_cell
+from mlops_demo.defs.monitoring.checks import (
     REALIZED_F1_HOLDS,
     STATUSES_KEEP_ARRIVING,
     realized_f1_holds,
     statuses_keep_arriving,
 )
-from mlops_demo.defs.metadata import NAN, plotted_number, table_cell
-from mlops_demo.defs.resources import SettingsResource
+from mlops_demo.defs.monitoring.settings import MonitoringSettings
+from mlops_demo.defs.resources import StorageResource
+from mlops_demo.defs.training.settings import GateSettings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,7 +114,10 @@ def _failure_types_markdown(performance: "ModelPerformance") -> str:
     check_specs=[REALIZED_F1_HOLDS, STATUSES_KEEP_ARRIVING],
 )
 def deployed_model_performance(
-    context: dg.AssetExecutionContext, settings: SettingsResource
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    gate_settings: GateSettings,
+    monitoring_settings: MonitoringSettings,
 ) -> dg.MaterializeResult:
     """Each deployed model's predictions against the statuses that arrived since: precision,
     recall and F1 on failures, failures caught and missed, false alarms, and the predictions
@@ -122,11 +127,11 @@ def deployed_model_performance(
     arriving."""
     from mlops_demo.core.monitoring.performance import Expected, expected_of, realized_performance
 
-    registry = settings.registry()
+    registry = storage.registry()
     champion = registry.champion()
-    log = settings.predictions().read_frame()
+    log = storage.predictions().read_frame()
     # Only the statuses that can label a prediction: a store holds millions.
-    statuses = settings.store(STATUSES).read_range(
+    statuses = storage.store(STATUSES).read_range(
         (UDI, TARGET, FAILURE_TYPE),
         first_udi=int(log[UDI].min()) if len(log) else 0,
         last_udi=int(log[UDI].max()) if len(log) else -1,
@@ -141,7 +146,7 @@ def deployed_model_performance(
     )
     return dg.MaterializeResult(
         metadata={
-            **_shadow_gate(context, registry, champion, log, statuses, settings),
+            **_shadow_gate(context, registry, champion, log, statuses, gate_settings),
             "deployed_model": champion.name if champion else "",
             "test_f1": test_f1,
             **_champion_metadata(current),
@@ -150,8 +155,8 @@ def deployed_model_performance(
             ),
         },
         check_results=[
-            realized_f1_holds(current, expected, settings),
-            _statuses_keep_arriving(context, settings),
+            realized_f1_holds(current, expected, monitoring_settings),
+            _statuses_keep_arriving(context, storage, monitoring_settings),
         ],
     )
 
@@ -162,7 +167,7 @@ def _shadow_gate(
     champion: ModelEntry | None,
     log: "pd.DataFrame",
     statuses: "pd.DataFrame",
-    settings: SettingsResource,
+    gate_settings: GateSettings,
 ) -> dict:
     """The gate on live evidence: the shadow's verdicts against the champion's on the same
     readings, labelled since. A model that waited for evidence becomes a candidate or is
@@ -176,7 +181,7 @@ def _shadow_gate(
     pairs = paired_verdicts(log, statuses, champion.name, shadow.name)
     gate = live_gate(
         pairs.failed, pairs.second, pairs.first, pairs.udis, champion.name,
-        settings.champion_margin, settings.gate_min_failures,
+        gate_settings.champion_margin, gate_settings.gate_min_failures,
     )  # fmt: skip
     status = registry.statuses()[shadow.name]
     if status == TRAINED and gate.outcome != NOT_ENOUGH_EVIDENCE:
@@ -192,10 +197,10 @@ def _shadow_gate(
 
 
 def _statuses_keep_arriving(
-    context: dg.AssetExecutionContext, settings: SettingsResource
+    context: dg.AssetExecutionContext, storage: StorageResource, settings: MonitoringSettings
 ) -> dg.AssetCheckResult:
-    readings = settings.store(READINGS)
-    waiting = readings.udis_not_in(settings.store(STATUSES))
+    readings = storage.store(READINGS)
+    waiting = readings.udis_not_in(storage.store(STATUSES))
     newest = context.instance.get_latest_materialization_event(
         dg.AssetKey("cleaned_daily_statuses")
     )

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from mlops_demo.core.registry.entries import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.automation import AFTER_PASSING_CHECKS
-from mlops_demo.defs.resources import SettingsResource
+from mlops_demo.defs.resources import StorageResource
 
 GROUP = "deployment"
 CANDIDATES_SCHEMA = dg.TableSchema(
@@ -39,7 +39,7 @@ def _table(rows: list[dict]) -> dg.TableMetadataValue:
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"}, automation_condition=AFTER_PASSING_CHECKS)
 def production_model_candidates(
-    trained_model: ModelEntry, test_data, settings: SettingsResource
+    trained_model: ModelEntry, test_data, storage: StorageResource
 ) -> dg.MaterializeResult:
     """Applies the newest model's gate on the newest labelled readings neither trained on: a
     candidate if it beats the champion by more than MLOPS_CHAMPION_MARGIN with evidence, rejected
@@ -49,7 +49,7 @@ def production_model_candidates(
     # The ranking's pandas only in the runs that rank (checks.py says why).
     from mlops_demo.core.registry.ranking import candidate_rows, recommend
 
-    registry = settings.registry()
+    registry = storage.registry()
     try:
         status = registry.decide(trained_model.name)
     except RegistryError as exc:  # the registry was reset or moved since training
@@ -87,14 +87,12 @@ class DeployedModelConfig(dg.Config):
 
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"}, deps=[production_model_candidates])
-def deployed_model(
-    config: DeployedModelConfig, settings: SettingsResource
-) -> dg.Output[ModelEntry]:
+def deployed_model(config: DeployedModelConfig, storage: StorageResource) -> dg.Output[ModelEntry]:
     """The model that scores new readings: a candidate chosen in the Launchpad (`force: true` for
     any other registered model, `model_name: previous` to roll back), its file checked against
     the registry's SHA-256. Every deployment is recorded in the registry's history."""
     try:
-        entry, deployment = settings.registry().deploy(config.model_name, force=config.force)
+        entry, deployment = storage.registry().deploy(config.model_name, force=config.force)
     except RegistryError as exc:
         raise dg.Failure(description=str(exc)) from None
     return dg.Output(

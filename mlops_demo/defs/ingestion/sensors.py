@@ -1,6 +1,6 @@
-"""Sensors: the queue-depth sensor each stream gets, and the automation sensor for the rest."""
+"""The queue-depth sensor each stream gets: it launches the stream's job once its queue holds a
+full batch, or when landed batches wait to be stored after a failed run."""
 
-import json
 import time
 from datetime import UTC, datetime
 
@@ -8,7 +8,9 @@ import dagster as dg
 
 from mlops_demo.core.messages.streams import Stream
 from mlops_demo.core.transport.broker import BrokerUnavailable, QueueTypeMismatch
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
+from mlops_demo.defs.automation import DAEMON_LOOP_SECONDS, IN_FLIGHT, daemon_interval
+from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.resources import CodeLocationSettings, RabbitMQResource, StorageResource
 
 # After failed runs the next is requested this long after the last failure, doubling with each
 # failure in a row up to the most: a broken code location or a full disk fails a few runs, not
@@ -17,33 +19,15 @@ FIRST_RETRY_SECONDS = 5
 MOST_RETRY_SECONDS = 60
 # Enough newest runs to count failures in a row until the wait reaches its most.
 FAILURES_COUNTED = 5
-# Dagster's sensor daemon wakes every 5 s (MIN_INTERVAL_LOOP_TIME, not a setting), and a tick
-# still in flight at a wake-up makes the sensor wait for the one after: a watching tick ends
-# this long before the next wake-up, leaving room for the gRPC call and the run request.
-DAEMON_LOOP_SECONDS = 5
+# A tick still in flight at a daemon's wake-up makes the sensor wait for the one after: a
+# watching tick ends this long before the next wake-up, leaving room for the gRPC call and the
+# run request.
 TICK_MARGIN_SECONDS = 1.5
 # How often a tick that found a run in flight looks again whether it has finished.
 RUN_POLL_SECONDS = 0.25
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
-def daemon_interval(seconds: int) -> int:
-    """The minimum_interval_seconds that makes a sensor tick every `seconds`.
-
-    Dagster's sensor daemon wakes every 5 s and skips a sensor whose last tick began less than its
-    minimum interval ago; the last tick began a few milliseconds into the previous wake-up, so a
-    5 s minimum is often "not yet" and the sensor ticks every 10 s instead. One second less
-    makes it tick at every wake-up (measured: ticks 5 s apart instead of alternating 5 and 10).
-    """
-    return max(1, seconds - 1)
-
-
-def watch_seconds(settings: SettingsResource) -> float:
+def watch_seconds(settings: CodeLocationSettings) -> float:
     """How long a queue sensor's tick watches for a full batch: the setting, ending in time for
     the next tick."""
     cycle = max(settings.sensor_interval_seconds, DAEMON_LOOP_SECONDS)
@@ -114,7 +98,7 @@ def _backlog_request(
 
 
 def queue_depth_sensor(
-    name: str, job_name: str, stream: Stream, interval_seconds: int
+    name: str, job_name: str, stream: Stream, loaded_with: CodeLocationSettings
 ) -> dg.SensorDefinition:
     """A sensor requesting `job_name` when `stream`'s queue holds at least the minimum batch, or
     when landed batches wait to be stored.
@@ -125,7 +109,7 @@ def queue_depth_sensor(
     @dg.sensor(
         name=name,
         job_name=job_name,
-        minimum_interval_seconds=daemon_interval(interval_seconds),
+        minimum_interval_seconds=daemon_interval(loaded_with.sensor_interval_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Launches {job_name} when the {stream.name} queue holds a full batch, or "
         "when landed batches wait to be stored after a failed run.",
@@ -133,9 +117,10 @@ def queue_depth_sensor(
     def _sensor(
         context: dg.SensorEvaluationContext,
         rabbitmq: RabbitMQResource,
-        settings: SettingsResource,
+        storage: StorageResource,
+        ingestion_settings: IngestionSettings,
     ):
-        deadline = time.monotonic() + watch_seconds(settings)
+        deadline = time.monotonic() + watch_seconds(loaded_with)
         run = _run_in_flight(context, job_name, deadline)
         if run is not None:
             return dg.SkipReason(
@@ -143,7 +128,7 @@ def queue_depth_sensor(
                 "waiting for it to finish before requesting another"
             )
         queue = rabbitmq.queue_name(stream)
-        minimum = settings.min_batch
+        minimum = ingestion_settings.min_batch
         try:
             depth = rabbitmq.wait_for_depth(stream, minimum, max(0.0, deadline - time.monotonic()))
         except BrokerUnavailable as exc:
@@ -153,65 +138,9 @@ def queue_depth_sensor(
         if depth >= minimum:
             return _full_queue_request(context, job_name, queue, depth)
         holds = f"queue {queue!r} holds {depth} messages; a run starts at {minimum}"
-        waiting = len(settings.landing(stream).batches())
+        waiting = len(storage.landing(stream).batches())
         if waiting:
             return _backlog_request(context, job_name, waiting, holds)
         return dg.SkipReason(holds)
 
     return _sensor
-
-
-def default_automation_condition_sensor(interval_seconds: int) -> dg.SensorDefinition:
-    """Dagster's automatic automation sensor starts stopped and ticks every 30 s; this one runs
-    from the start and ticks with the others, so candidates and devices at risk follow their
-    inputs promptly."""
-    return dg.AutomationConditionSensorDefinition(
-        "default_automation_condition_sensor",
-        target=dg.AssetSelection.all(),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=daemon_interval(interval_seconds),
-    )
-
-
-# Closing the loop: off by default, like the schedule, because retraining costs and a retrained
-# model still waits for a person to deploy it.
-RETRAIN_TRIGGERS = (
-    dg.AssetCheckKey(dg.AssetKey("cleaned_readings"), "cleaned_readings_resemble_training_data"),
-    dg.AssetCheckKey(
-        dg.AssetKey("deployed_model_performance"), "deployed_model_performance_realized_f1_holds"
-    ),
-)
-
-
-def _retrain_on_drift_or_decay(context: dg.SensorEvaluationContext):
-    seen = json.loads(context.cursor or "{}")
-    failed = []
-    for key in RETRAIN_TRIGGERS:
-        record = context.instance.get_latest_asset_check_evaluation_record(key)
-        if record is None or record.id <= seen.get(key.name, 0):
-            continue
-        seen[key.name] = record.id
-        if record.status.value == "FAILED":
-            failed.append(key.name)
-    context.update_cursor(json.dumps(seen))
-    if not failed:
-        return dg.SkipReason("no new failed evaluation of the drift or realized-F1 check")
-    in_flight = context.instance.get_run_records(
-        dg.RunsFilter(job_name="train_ml_model", statuses=IN_FLIGHT), limit=1
-    )
-    if in_flight:
-        return dg.SkipReason(f"{', '.join(failed)} failed, but train_ml_model runs already")
-    context.log.info(f"{', '.join(failed)} failed: requesting train_ml_model")
-    return dg.RunRequest(tags={"mlops_demo/retrain_because": ",".join(failed)})
-
-
-def retrain_on_drift_or_decay_sensor(interval_seconds: int) -> dg.SensorDefinition:
-    return dg.sensor(
-        name="retrain_on_drift_or_decay_sensor",
-        job_name="train_ml_model",
-        minimum_interval_seconds=daemon_interval(interval_seconds),
-        default_status=dg.DefaultSensorStatus.STOPPED,
-        description="Launches train_ml_model once for each new failed evaluation of the drift "
-        "check or the realized-F1 check. Stopped by default: start it in Automation to close "
-        "the loop.",
-    )(_retrain_on_drift_or_decay)

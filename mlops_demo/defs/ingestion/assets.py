@@ -15,10 +15,11 @@ import dagster as dg
 
 from mlops_demo.core.messages.streams import Stream
 from mlops_demo.core.storage.protocol import IngestCounts
-from mlops_demo.defs.checks import ingestion_checks
+from mlops_demo.defs.ingestion.checks import ingestion_checks
+from mlops_demo.defs.ingestion.sensors import queue_depth_sensor
+from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.metadata import store_location
-from mlops_demo.defs.resources import RabbitMQResource, SettingsResource
-from mlops_demo.defs.sensors import queue_depth_sensor
+from mlops_demo.defs.resources import CodeLocationSettings, RabbitMQResource, StorageResource
 
 GROUP = "ingestion"
 
@@ -51,10 +52,10 @@ STATUSES_NAMES = StreamNames(
 
 
 def _drain(
-    stream: Stream, rabbitmq: RabbitMQResource, settings: SettingsResource
+    stream: Stream, rabbitmq: RabbitMQResource, storage: StorageResource
 ) -> tuple[IngestCounts, dict]:
     """Drain the queue, storing each chunk before its ack; what it stored and its metadata."""
-    landing, target = settings.landing(stream), settings.store(stream)
+    landing, target = storage.landing(stream), storage.store(stream)
     before_ack: list[IngestCounts] = []
 
     def land(bodies: list[bytes]) -> None:
@@ -81,12 +82,12 @@ def _drain(
 
 
 def _store_landed(
-    stream: Stream, settings: SettingsResource, drained: IngestCounts
+    stream: Stream, storage: StorageResource, drained: IngestCounts
 ) -> tuple[IngestCounts, dict]:
     """Store any batch a failed run left landed; the run's counts, whoever stored them."""
-    target = settings.store(stream)
+    target = storage.store(stream)
     try:
-        counts = drained + target.ingest(settings.landing(stream), stream.clean)
+        counts = drained + target.ingest(storage.landing(stream), stream.clean)
     except OSError as exc:
         raise dg.Failure(
             description=f"could not write to {target.location} ({exc.strerror or exc}); "
@@ -146,37 +147,40 @@ def _ingestion_asset(stream: Stream, names: StreamNames, store_kind: str) -> dg.
         can_subset=True,
     )
     def ingest(
-        context: dg.AssetExecutionContext, rabbitmq: RabbitMQResource, settings: SettingsResource
+        context: dg.AssetExecutionContext,
+        rabbitmq: RabbitMQResource,
+        storage: StorageResource,
+        ingestion_settings: IngestionSettings,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         selected = context.selected_asset_keys
         drained, stored = IngestCounts(), None
         if raw in selected:
-            drained, metadata = _drain(stream, rabbitmq, settings)
+            drained, metadata = _drain(stream, rabbitmq, storage)
             yield dg.MaterializeResult(asset_key=raw, metadata=metadata)
         if cleaned in selected:
-            stored, metadata = _store_landed(stream, settings, drained)
+            stored, metadata = _store_landed(stream, storage, drained)
             yield dg.MaterializeResult(asset_key=cleaned, metadata=metadata)
         if historic in selected:
-            target = settings.store(stream)
+            target = storage.store(stream)
             yield dg.MaterializeResult(
                 asset_key=historic,
                 metadata={"dagster/row_count": target.row_count(), "store": store_location(target)},
             )
         for check in checks:
             if check.spec.key in context.selected_asset_check_keys:
-                yield check.evaluate(context, settings, stored)
+                yield check.evaluate(context, storage, ingestion_settings, stored)
 
     return ingest
 
 
 def stream_ingestion(
-    stream: Stream, names: StreamNames, settings: SettingsResource
+    stream: Stream, names: StreamNames, loaded_with: CodeLocationSettings, store_kind: str
 ) -> dg.Definitions:
     """Everything one stream needs: its three assets, the job that runs them and the sensor that
-    launches the job once the queue holds a batch. `settings` gives what Dagster must know
-    when it loads the code location: the store's kind, the sensor's interval and the runs'
-    time limit."""
-    ingest = _ingestion_asset(stream, names, settings.backend.kind)
+    launches the job once the queue holds a batch. `loaded_with` and `store_kind` are what
+    Dagster must know when it loads the code location: the sensor's interval and watch, the
+    runs' time limit, and the store's kind (shown on the assets)."""
+    ingest = _ingestion_asset(stream, names, store_kind)
     job = names.job
     ingestion_job = dg.define_asset_job(
         job,
@@ -185,10 +189,10 @@ def stream_ingestion(
         # A run whose process died with its code server stays "started" for ever, and its
         # sensor waits for it: the daemon's run monitoring fails it after this long instead.
         # Cutting a run short loses nothing (landed batches and redelivery cover it).
-        tags={"dagster/max_runtime_seconds": str(settings.ingestion_max_runtime_seconds)},
+        tags={"dagster/max_runtime_seconds": str(loaded_with.ingestion_max_runtime_seconds)},
     )
     return dg.Definitions(
         assets=[ingest],
         jobs=[ingestion_job],
-        sensors=[queue_depth_sensor(names.sensor, job, stream, settings.sensor_interval_seconds)],
+        sensors=[queue_depth_sensor(names.sensor, job, stream, loaded_with)],
     )

@@ -12,13 +12,14 @@ from mlops_demo.core.messages.streams import READINGS, STATUSES
 from mlops_demo.core.registry.entries import ModelEntry, RegistryError
 from mlops_demo.core.storage.predictions import MODEL
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE_NOT_SCORED_IN_ITS_RUN, SCORED_WITH_TAG
-from mlops_demo.defs.checks import (
+from mlops_demo.defs.inference.checks import (
     REFUSED_SHARE_BELOW_LIMIT,
     SCORED_ONLY_UNKNOWN,
     refused_share_below_limit,
     scored_only_unknown_readings,
 )
-from mlops_demo.defs.resources import SettingsResource
+from mlops_demo.defs.inference.settings import InferenceSettings
+from mlops_demo.defs.resources import StorageResource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,14 +78,18 @@ def _predictions(scored: "pd.DataFrame", model_name: str, shadow: bool = False) 
 
 
 def _shadow_scoring(
-    context: dg.AssetExecutionContext, settings: SettingsResource, champion: str, readings
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    capacity: int | None,
+    champion: str,
+    readings,
 ) -> dict:
     """The shadow model's verdicts on the same readings, logged as shadow and never acted on:
     the live evidence the gate weighs once their statuses arrive. A shadow that cannot score
     is left out with a warning; it never stops the champion's scoring."""
     from mlops_demo.core.model import features, scoring
 
-    registry = settings.registry()
+    registry = storage.registry()
     shadow = registry.shadow()
     if shadow is None or shadow.name == champion or readings.empty:
         return {"shadow_model": "none", "shadow_scored": 0}
@@ -94,16 +99,16 @@ def _shadow_scoring(
     except (RegistryError, features.SignatureMismatch) as exc:
         context.log.warning(f"the shadow model {shadow.name} did not score: {exc}")
         return {"shadow_model": shadow.name, "shadow_scored": 0}
-    scored = scoring.score(model, readings[~outside], settings.crew_capacity)
-    settings.predictions().append(_predictions(scored, entry.name, shadow=True))
+    scored = scoring.score(model, readings[~outside], capacity)
+    storage.predictions().append(_predictions(scored, entry.name, shadow=True))
     return {"shadow_model": entry.name, "shadow_scored": len(scored)}
 
 
-def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
+def _unknown_and_refused(entry: ModelEntry, storage: StorageResource):
     from mlops_demo.core.model import features
 
     # UDIs first, then only the readings to score: a store holds millions, a morning hundreds.
-    readings, statuses = settings.store(READINGS), settings.store(STATUSES)
+    readings, statuses = storage.store(READINGS), storage.store(STATUSES)
     unknown = readings.read_udis(READING_FIELDS, readings.udis_not_in(statuses))
     # Looked up again by UDI, not by the query above, for the check to hold it to.
     statuses_of_unknown = statuses.read_udis((UDI,), unknown[UDI].to_numpy())
@@ -127,7 +132,8 @@ def _unknown_and_refused(entry: ModelEntry, settings: SettingsResource):
 def devices_at_risk(
     context: dg.AssetExecutionContext,
     deployed_model: ModelEntry,
-    settings: SettingsResource,
+    storage: StorageResource,
+    inference_settings: InferenceSettings,
 ) -> dg.MaterializeResult:
     """The readings whose status has not arrived yet (today's), scored by the deployed model:
     which machines are predicted to fail. Readings outside what the model was trained on are
@@ -138,13 +144,14 @@ def devices_at_risk(
 
     try:
         # The hash recorded at deployment too: a file or entry changed since is never run.
-        model, entry = settings.registry().load_scorer(deployed_model.name, deployed_model.sha256)
+        model, entry = storage.registry().load_scorer(deployed_model.name, deployed_model.sha256)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be used: {exc}") from None
-    to_score, refused, statuses = _unknown_and_refused(entry, settings)
-    scored = scoring.score(model, to_score, settings.crew_capacity)
-    stored = settings.predictions().append(_predictions(scored, entry.name))
-    shadow = _shadow_scoring(context, settings, entry.name, to_score)
+    capacity = inference_settings.crew_capacity
+    to_score, refused, statuses = _unknown_and_refused(entry, storage)
+    scored = scoring.score(model, to_score, capacity)
+    stored = storage.predictions().append(_predictions(scored, entry.name))
+    shadow = _shadow_scoring(context, storage, capacity, entry.name, to_score)
     at_risk = scored[scored["at_risk"]]
     # Tells the automation that a deployment made earlier in this run needs no run of its own.
     context.instance.add_run_tags(context.run.run_id, {SCORED_WITH_TAG: entry.name})
@@ -161,7 +168,7 @@ def devices_at_risk(
                 ]
             ),
             "num_at_risk": len(at_risk),
-            "crew_capacity": settings.crew_capacity or "unlimited",
+            "crew_capacity": capacity or "unlimited",
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
             "predictions_stored": stored,
@@ -172,6 +179,8 @@ def devices_at_risk(
         },
         check_results=[
             scored_only_unknown_readings(scored, statuses),
-            refused_share_below_limit(len(to_score) + len(refused), len(refused), settings),
+            refused_share_below_limit(
+                len(to_score) + len(refused), len(refused), inference_settings
+            ),
         ],
     )

@@ -22,7 +22,10 @@ from mlops_demo.core.registry.card import (
 )
 from mlops_demo.core.registry.entries import ModelEntry, RegistryError
 from mlops_demo.core.registry.model_registry import ModelRegistry
-from mlops_demo.defs.resources import SettingsResource
+from mlops_demo.defs.inference.settings import InferenceSettings
+from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.resources import StorageResource
+from mlops_demo.defs.training.settings import GateSettings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,12 +38,12 @@ GROUP = "model_training"
     kinds={"pandas"},
     deps=["historic_readings", "historic_daily_statuses"],
 )
-def joined_cleaned_readings_and_statuses(settings: SettingsResource) -> dg.Output:
+def joined_cleaned_readings_and_statuses(storage: StorageResource) -> dg.Output:
     """Readings joined with their daily status on UDI; readings without a status yet wait."""
     from mlops_demo.core.model import features, training
 
-    readings = settings.store(READINGS).read_frame(READING_FIELDS)
-    statuses = settings.store(STATUSES).read_frame(STATUS_FIELDS)
+    readings = storage.store(READINGS).read_frame(READING_FIELDS)
+    statuses = storage.store(STATUSES).read_frame(STATUS_FIELDS)
     joined = training.join_on_udi(readings, statuses)
     return dg.Output(
         joined,
@@ -122,7 +125,10 @@ def trained_model(
     config: TrainingConfig,
     training_data,
     test_data,
-    settings: SettingsResource,
+    storage: StorageResource,
+    gate_settings: GateSettings,
+    inference_settings: InferenceSettings,
+    ingestion_settings: IngestionSettings,
 ) -> dg.Output[ModelEntry]:
     """A scikit-learn pipeline from raw readings to a failure verdict, registered in
     trained-models/ with its test scores and how it did against the champion on the newest
@@ -144,21 +150,20 @@ def trained_model(
         joined,
         lambda: pipeline.build_pipeline(params),
         folds,
-        settings.crew_capacity,
-        settings.min_batch,
+        inference_settings.crew_capacity,
+        ingestion_settings.min_batch,
         progress=context.log.info,
         trained=(len(training_data), result.model),
     )
     summary = replace(result.summary, evaluation=report)
-    registry = settings.registry()
+    registry = storage.registry()
     try:
         champion = _champion(registry)
     except RegistryError as exc:
         raise dg.Failure(description=f"the deployed model cannot be compared with: {exc}") from None
     window = held_out_window(test_data, champion[1] if champion else None)
-    decision = gate(
-        result.model, window, champion, settings.champion_margin, settings.gate_min_failures
-    )
+    margin, min_failures = gate_settings.champion_margin, gate_settings.gate_min_failures
+    decision = gate(result.model, window, champion, margin, min_failures)
     entry = registry.register(result.model, summary, decision)
     return dg.Output(entry, metadata=_training_metadata(entry))
 

@@ -1,0 +1,1 @@
+"""Deployment: the candidates (the gate applied), deployed_model and its check, the job."""

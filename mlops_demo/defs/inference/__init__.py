@@ -1,0 +1,1 @@
+"""Inference: devices_at_risk and its checks."""

@@ -1,0 +1,1 @@
+"""Ingestion: each stream's assets, checks, job and queue sensor, made by one factory."""

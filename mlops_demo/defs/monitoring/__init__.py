@@ -1,0 +1,1 @@
+"""Monitoring: deployed_model_performance and its checks."""

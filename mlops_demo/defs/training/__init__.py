@@ -1,0 +1,2 @@
+"""Training: the join, the split, trained_model and its check, the job, its schedule, and the
+retrain sensor."""
