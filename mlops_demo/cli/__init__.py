@@ -51,3 +51,7 @@ def main() -> None:
       mlops-demo <command> --help
     """
     write_env_files()
+    # Every setting, not only the command's own: the code location would refuse the same value.
+    from mlops_demo.defs.resources import check_every_setting
+
+    check_every_setting()

@@ -251,3 +251,9 @@ SETTINGS_CLASSES = (
     CodeLocationSettings,
     *STAGE_SETTINGS.values(),
 )
+
+
+def check_every_setting(environ: Mapping[str, str] | None = None) -> None:
+    """Raise SettingsError naming the first variable whose value no setting accepts."""
+    for cls in SETTINGS_CLASSES:
+        from_env(cls, environ)

@@ -1,20 +1,18 @@
-"""Arbitrary JSON and arbitrary bytes through the stores' landing and storing path, on both
-backends: every body ends stored unchanged or quarantined with a reason, nothing raises, and the
-next valid reading is stored. No broker: the broker only carries bytes (the job-level sample is
-tests/defs/test_bad_input_volume.py).
+"""Arbitrary JSON and arbitrary bytes through the JSONL store's landing and storing path: every
+body ends stored unchanged or quarantined with a reason, nothing raises, and the next valid
+reading is stored. No broker: the broker only carries bytes (the job-level sample is
+tests/integration/ingestion/test_bad_input_volume.py; the PostgreSQL store's run is
+tests/integration/storage/test_hostile_bodies_postgres.py).
 
-Each backend gets 100 examples of 50 bodies: 10,000 bodies a run.
+100 examples of 50 bodies: 5,000 bodies a run.
 """
 
 import hashlib
 import json
 import math
 import tempfile
-import uuid
 from pathlib import Path
 
-import pytest
-from helpers.postgres import POSTGRES_URL, run_sql
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +20,6 @@ from mlops_demo.core.messages.cleaning import clean_reading
 from mlops_demo.core.messages.records import READING_FIELDS, UDI
 from mlops_demo.core.storage.jsonl import JsonlStore
 from mlops_demo.core.storage.landing import LandingArea
-from mlops_demo.core.storage.postgres import PostgresStore
 
 VALID = {
     UDI: 1,
@@ -135,19 +132,3 @@ def test_any_body_ends_stored_or_quarantined_in_the_jsonl_store(batch):
         root = Path(folder)
         store = JsonlStore(root / "cleaned_readings.jsonl", root / "quarantined_readings.jsonl")
         _check(store, LandingArea(root / "landing"), batch)
-
-
-@pytest.fixture(scope="module")
-def schema(postgres_available):
-    name = f"test_{uuid.uuid4().hex[:10]}"
-    yield name
-    run_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-
-
-@FUZZ
-@given(batch=st.lists(bodies, min_size=50, max_size=50))
-def test_any_body_ends_stored_or_quarantined_in_the_postgres_store(schema, batch):
-    table = f"r_{uuid.uuid4().hex[:10]}"
-    store = PostgresStore(POSTGRES_URL, schema, table, f"{table}_quarantine")
-    with tempfile.TemporaryDirectory() as folder:
-        _check(store, LandingArea(Path(folder) / "landing"), batch)

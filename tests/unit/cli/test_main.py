@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_runner import run_cli
+from helpers.cli_runner import run_cli
 
 SUBCOMMANDS = ("walkthrough", "dev", "deploy-local", "reset", "ensure-broker", "publish")
 

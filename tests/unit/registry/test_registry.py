@@ -1,18 +1,17 @@
-"""The model registry, in a folder and in PostgreSQL: atomic saves, model cards, the lifecycle,
-and loading only what hashes to its entry."""
+"""The model registry in a folder: atomic saves, model cards, the lifecycle, and loading only
+what hashes to its entry. The tests taking `registry` run on PostgreSQL too
+(tests/integration/registry/test_registry_postgres.py)."""
 
 import hashlib
 import json
 import pickle
 import stat
-import uuid
 from dataclasses import replace
 
 import pandas as pd
 import pytest
 from helpers.faults import Planted
 from helpers.models import TEST_KEY, gate, model_bytes, register, replace_model_bytes, summary
-from helpers.postgres import POSTGRES_URL, run_sql
 
 from mlops_demo.core.model import features, training
 from mlops_demo.core.model.array_forest import ArrayForest
@@ -20,7 +19,7 @@ from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.core.registry.entries import NOT_ENOUGH_EVIDENCE, RegistryError
 from mlops_demo.core.registry.model_registry import ModelRegistry
 from mlops_demo.core.registry.signing import load_or_create_key
-from mlops_demo.core.registry.storage import FolderRegistryStorage, PostgresRegistryStorage
+from mlops_demo.core.registry.storage import FolderRegistryStorage
 
 
 def _register(registry: ModelRegistry, model: object = None, f1: float = 0.5, passed=True):
@@ -32,16 +31,10 @@ def folder_registry(tmp_path):
     return ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"), TEST_KEY)
 
 
-@pytest.fixture(params=["folder", "postgres"])
-def open_registry(request, tmp_path):
-    """Opens the registry in trained-models/, or in a PostgreSQL schema of the test's own."""
-    if request.param == "folder":
-        yield lambda: ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"), TEST_KEY)
-        return
-    request.getfixturevalue("postgres_available")
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    yield lambda: ModelRegistry(PostgresRegistryStorage(POSTGRES_URL, schema), TEST_KEY)
-    run_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+@pytest.fixture
+def open_registry(tmp_path):
+    """Opens the registry in trained-models/."""
+    return lambda: ModelRegistry(FolderRegistryStorage(tmp_path / "trained-models"), TEST_KEY)
 
 
 @pytest.fixture

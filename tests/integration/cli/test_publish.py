@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from cli_runner import run_cli
+from helpers.cli_runner import run_cli
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.records import (

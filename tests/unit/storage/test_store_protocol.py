@@ -1,11 +1,11 @@
 """What both stores answer alike: the reads by UDI that monitoring and inference use on large
-stores."""
+stores. Here on the JSONL store; the same tests run on PostgreSQL in
+tests/integration/storage/test_store_protocol_postgres.py."""
 
 import json
 import uuid
 
 import pytest
-from helpers.postgres import POSTGRES_URL
 from psycopg2 import sql
 
 from mlops_demo.core.messages.cleaning import clean_reading, clean_status
@@ -16,15 +16,9 @@ from mlops_demo.core.storage.postgres import PostgresStore
 from mlops_demo.core.storage.postgres_connection import connect
 
 
-@pytest.fixture(params=["jsonl", "postgres"])
-def store(request, tmp_path):
-    if request.param == "jsonl":
-        yield JsonlStore(tmp_path / "store.jsonl", tmp_path / "quarantine.jsonl")
-        return
-    request.getfixturevalue("postgres_available")
-    store = PostgresStore(POSTGRES_URL, f"test_{uuid.uuid4().hex[:10]}", "readings", "quarantine")
-    yield store
-    store.drop()
+@pytest.fixture
+def store(tmp_path):
+    return JsonlStore(tmp_path / "store.jsonl", tmp_path / "quarantine.jsonl")
 
 
 def test_range_reads_select_by_udi_and_keep_the_newest_in_udi_order(

@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from cli_runner import run_cli
+from helpers.cli_runner import run_cli
 from helpers.runs import current_storage, stored_udis
 
 from mlops_demo.cli.walkthrough import SENSORS, Walkthrough

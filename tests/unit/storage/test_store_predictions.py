@@ -1,13 +1,11 @@
-"""The prediction log on both backends: each (UDI, model) once, durable, safe to replay."""
+"""The prediction log in a JSONL file: each (UDI, model) once, durable, safe to replay. The tests
+taking `log` run on PostgreSQL too (tests/integration/storage/test_predictions_postgres.py)."""
 
 import json
-import uuid
 
 import pytest
-from helpers.postgres import POSTGRES_URL
 
-from mlops_demo.core.storage.postgres import PostgresStore
-from mlops_demo.core.storage.predictions import JsonlPredictionLog, PostgresPredictionLog
+from mlops_demo.core.storage.predictions import JsonlPredictionLog
 
 
 def _prediction(udi: int, model: str, probability: float = 0.25) -> dict:
@@ -20,15 +18,9 @@ def _prediction(udi: int, model: str, probability: float = 0.25) -> dict:
     }
 
 
-@pytest.fixture(params=["jsonl", "postgres"])
-def log(request, tmp_path):
-    if request.param == "jsonl":
-        yield JsonlPredictionLog(tmp_path / "predictions.jsonl")
-        return
-    request.getfixturevalue("postgres_available")
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    yield PostgresPredictionLog(POSTGRES_URL, schema)
-    PostgresStore(POSTGRES_URL, schema, "unused", "unused").drop()
+@pytest.fixture
+def log(tmp_path):
+    return JsonlPredictionLog(tmp_path / "predictions.jsonl")
 
 
 def test_each_udi_and_model_is_stored_once_and_a_replay_stores_nothing(log):
