@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/decisions.py [--runs 150] [--csv PATH]
 
-- **Drift.** For each scenario of `core/scenarios.py` and each source (the reference data and
+- **Drift.** For each scenario of `core/plant/scenarios.py` and each source (the reference data and
   the simulator), `--runs` starting points: the 2,000 readings before are the training
   readings, then three batches of 500 with the fault from the first on. Prints the share of runs
   flagged in the first drifted batch, the share flagged within three, and the median delay in

@@ -1,6 +1,6 @@
 """What a deployment pays to score its first readings: loading the registered model and scoring
 500 readings in a fresh interpreter, from the pickle (scikit-learn imported to unpickle it) and
-from the forest's arrays (`core/array_forest.py`), in alternating rounds.
+from the forest's arrays (`core/model/array_forest.py`), in alternating rounds.
 
     .venv/bin/python bench/scoring_load.py [--rounds 5] [--rows 30000]
 

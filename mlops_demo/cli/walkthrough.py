@@ -23,6 +23,7 @@ import pandas as pd
 
 from mlops_demo.cli.errors import CommandError
 from mlops_demo.cli.signals import until_stopped
+from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.records import UDI
 from mlops_demo.core.messages.streams import READINGS, STATUSES, Stream
 from mlops_demo.core.transport import broker
@@ -40,9 +41,6 @@ STEPS = 9
 DRIFT_SCENARIO = "torque-sensor-drift"
 DRIFT_CHECK = "cleaned_readings_resemble_training_data"
 REALIZED_F1_CHECK = "deployed_model_performance_realized_f1_holds"
-# The freshness goals: data stored within 5 s of publishing (median) and 7 s (every batch); a
-# deployment scored within 5 s.
-STORED_MEDIAN_GOAL, STORED_EVERY_GOAL, SCORED_GOAL = 5.0, 7.0, 5.0
 WAIT_SECONDS = 180.0
 _PUBLISH_KINDS = {READINGS.name: "readings", STATUSES.name: "statuses"}
 _INGESTION = {READINGS.name: "cleaned_readings", STATUSES.name: "cleaned_daily_statuses"}
@@ -394,19 +392,21 @@ class Walkthrough:
         self.say(f"  machines at risk: {len(old)} -> {len(new)}")
         self.say(f"  newly flagged {sorted(new - old)}; no longer flagged {sorted(old - new)}")
 
-    def _freshness_goals(self) -> list[str]:
+    def _freshness_summary(self) -> list[str]:
         stored = [f.total for f in self.timings.freshness if "published -> stored" in f.name]
         scored = [f.total for f in self.timings.freshness if f.name.startswith("deployment")]
         lines = []
         if stored:
             median, slowest = statistics.median(stored), max(stored)
-            lines.append(f"published -> stored: median {median:.1f} s (goal under "
-                         f"{STORED_MEDIAN_GOAL:.0f}: {_verdict(median < STORED_MEDIAN_GOAL)}), "
-                         f"slowest {slowest:.1f} s (goal under {STORED_EVERY_GOAL:.0f}: "
-                         f"{_verdict(slowest < STORED_EVERY_GOAL)})")  # fmt: skip
+            lines.append(
+                f"published -> stored: median {median:.1f} s, slowest {slowest:.1f} s, "
+                f"over {len(stored)} batches"
+            )
         if scored:
-            lines.append(f"deployment -> devices_at_risk: slowest {max(scored):.1f} s (goal under "
-                         f"{SCORED_GOAL:.0f}: {_verdict(max(scored) < SCORED_GOAL)})")  # fmt: skip
+            lines.append(
+                f"deployment -> devices_at_risk: fastest {min(scored):.1f} s, slowest "
+                f"{max(scored):.1f} s, over {len(scored)} deployments"
+            )
         return lines
 
     def report(self) -> str:
@@ -417,12 +417,8 @@ class Walkthrough:
         for fresh in self.timings.freshness:
             lines.append(f"{fresh.name:<48} {fresh.total:>6.1f}"
                          + "".join(f" {phase:>9.1f}" for phase in fresh.phases))  # fmt: skip
-        lines += self._freshness_goals()
+        lines += self._freshness_summary()
         return "\n".join(lines)
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def _score(value: float | None) -> str:
@@ -430,25 +426,11 @@ def _score(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{value:.3f}"
 
 
-UI_GUIDE = """
-Where to see it all in the UI (`dagster dev`, then http://127.0.0.1:3000):
-  - Automation: the two queue sensors and default_automation_condition_sensor, switched on; a
-    tick's result (`0 runs requested`) gives its skip reason
-  - Lineage: the groups ingestion -> model_training -> deployment -> inference -> monitoring
-  - Catalog > cleaned_readings: the row count; the Plots button of its Metadata section charts
-    each run's figures
-  - Jobs > train_ml_model > Materialize all: a new model
-  - production_model_candidates: every model with its status (trained, candidate, rejected,
-    deployed, retired), the gate's reason and the Launchpad config to deploy one
-  - Jobs > deploy_model > Materialize all: deploy with model_name (roll back with model_name:
-    previous) and score devices_at_risk in the same run
-  - devices_at_risk: the readings whose status is unknown, the UDIs at risk and the riskiest,
-    each with its failure mode, margin and action
-  - deployed_model_performance: realized F1, precision and recall as statuses arrive; its
-    Checks tab charts the realized F1 against the test F1
-  - cleaned_readings > Checks: cleaned_readings_resemble_training_data, the drift table
-  - Automation: retrain_on_drift_or_decay_sensor (stopped) closes the loop when started
-  - Runs: every ingestion, training and deployment run this walkthrough made"""
+# The UI tour is written once, in the README; the browser test clicks it step by step.
+UI_GUIDE = (
+    "Where each step shows in the UI: README.md, 'The walkthrough in the Dagster UI' "
+    f"({REPO_ROOT / 'README.md'})"
+)
 
 
 @click.command()

@@ -2,7 +2,7 @@
 
 Dagster's default IO manager pickles every output into the Dagster home, and unpickling runs
 whatever code the file names. Nothing here can: a frame is a JSON document of its columns
-(`core/frames.py`), a record (a model's registry entry) a JSON object of its fields, and
+(`core/storage/frames.py`), a record (a model's registry entry) a JSON object of its fields, and
 anything else is refused when it is written, so no pickle is ever read back.
 """
 

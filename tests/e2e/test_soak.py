@@ -6,7 +6,7 @@ SIGKILLs an ingestion run's process mid-run. At the end every reading is stored 
 every bad body is quarantined, nothing waits in the queue or the landing area, and the
 long-lived processes' memory is printed at the start and the end.
 
-    MLOPS_SOAK_READINGS=1000000 MLOPS_SOAK_SEED=7 .venv/bin/pytest tests/test_soak.py -s
+    MLOPS_SOAK_READINGS=1000000 MLOPS_SOAK_SEED=7 .venv/bin/pytest tests/e2e/test_soak.py -s
 
 CI runs 5,000 readings; the figures of a full run are in docs/reliability.md.
 """

@@ -4,7 +4,7 @@ A pickled pipeline cannot be loaded without importing scikit-learn's forests, ab
 import SciPy), and every deployment paid that before it scored its first reading. So the
 registry keeps beside each pickle its trees, calibration and threshold as arrays in an `.npz`
 file, read with `allow_pickle=False`: loading it runs no code. `ArrayForest` scores from them
-what the pipeline scores; `tests/core/test_array_forest.py` holds the two equal on the
+what the pipeline scores; `tests/unit/model/test_array_forest.py` holds the two equal on the
 reference data.
 """
 

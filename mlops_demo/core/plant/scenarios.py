@@ -25,7 +25,7 @@ class Fault:
     name: str
     description: str
     apply: Callable[[pd.DataFrame], pd.DataFrame]
-    # The kinds of finding that name it (core/drift.py); empty for the clean batch.
+    # The kinds of finding that name it (core/monitoring/drift.py); empty for the clean batch.
     shows_as: tuple[str, ...] = ()
 
 

@@ -45,7 +45,7 @@ class GateResult:
     margin: float
     passed: bool
     reason: str
-    outcome: str = ""  # PROMOTE, REJECT or NOT_ENOUGH_EVIDENCE (core/lifecycle.py)
+    outcome: str = ""  # PROMOTE, REJECT or NOT_ENOUGH_EVIDENCE (core/registry/gate.py)
     failures: int | None = None  # in the window
     f1_difference_low: float | None = None  # the paired 95 % interval of new minus champion
     f1_difference_high: float | None = None
@@ -61,7 +61,7 @@ class ModelEntry(TrainingSummary):
     gate: GateResult
     # Whether the candidates step applied the gate; until then the model is only "trained".
     decided: bool = False
-    # The forest as arrays beside the pickle (core/array_forest.py), which scoring reads
+    # The forest as arrays beside the pickle (core/model/array_forest.py), which scoring reads
     # instead; None for a model of another kind, which scores by its pickle.
     arrays_sha256: str | None = None
 

@@ -23,7 +23,7 @@ from mlops_demo.core.storage.landing import LandingArea
 if TYPE_CHECKING:
     import pandas as pd
 
-# A stream's cleaning: a body becomes its stored line or a reason (`core/cleaning.py`).
+# A stream's cleaning: a body becomes its stored line or a reason (`core/messages/cleaning.py`).
 Clean = Callable[[bytes], Cleaned]
 
 

@@ -190,8 +190,8 @@ RESEMBLE_TRAINING_DATA = dg.AssetCheckSpec(
     asset="cleaned_readings",
     description="The newest MLOPS_DRIFT_WINDOW readings against the deployed model's training "
     "readings: a step or a stuck value in the temperatures, the distribution of what does not "
-    "wander, the speed-torque relation and early tool-wear resets (core/drift.py says why "
-    "each). Holm's correction keeps the chance of any alarm on a clean batch under "
+    "wander, the speed-torque relation and early tool-wear resets (core/monitoring/drift.py says "
+    "why each). Holm's correction keeps the chance of any alarm on a clean batch under "
     "MLOPS_DRIFT_P_VALUE. No model deployed, or fewer than MLOPS_DRIFT_MIN_READINGS readings "
     "on either side, gives no verdict.",
 )

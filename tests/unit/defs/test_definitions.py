@@ -168,14 +168,14 @@ def test_asset_check_names():
 def test_each_ingestion_job_is_one_step_with_its_checks():
     # Each step is a share of Dagster's cost per run (docs/benchmarks.md): an ingestion run
     # drains, stores, summarises and checks in one.
-    for job_name, cleaned in (
-        ("get_all_readings_job", "cleaned_readings"),
-        ("get_all_daily_machine_statuses_job", "cleaned_daily_statuses"),
+    for job_name, cleaned, step in (
+        ("get_all_readings_job", "cleaned_readings", "ingest_readings"),
+        ("get_all_daily_machine_statuses_job", "cleaned_daily_statuses", "ingest_daily_statuses"),
     ):
         job = defs.resolve_job_def(job_name)
         [node] = job.graph.nodes
         ingest = defs.resolve_assets_def(cleaned)
-        assert node.name == ingest.node_def.name
+        assert node.name == ingest.node_def.name == step
         assert {key.asset_key.to_user_string() for key in ingest.check_keys} == {cleaned}
         assert ingest.can_subset
 
