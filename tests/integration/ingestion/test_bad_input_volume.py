@@ -116,6 +116,7 @@ labelled_bodies = st.one_of(
 )
 
 
+@pytest.mark.xdist_group("bad_input_volume")  # the count below reads what it published
 @settings(
     max_examples=20,
     deadline=None,
@@ -182,5 +183,6 @@ def test_every_body_is_stored_once_or_quarantined_with_its_reason(labelled, brok
     assert len(stored) == len(first_content)
 
 
+@pytest.mark.xdist_group("bad_input_volume")
 def test_the_property_test_published_thousands():
     assert sum(PUBLISHED) >= 2000, f"only {sum(PUBLISHED)} bodies were generated"
