@@ -27,23 +27,42 @@ from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.records import UDI
 from mlops_demo.core.messages.streams import READINGS, STATUSES, Stream
 from mlops_demo.core.transport import broker
+from mlops_demo.defs.automation import DEFAULT_AUTOMATION_SENSOR
+from mlops_demo.defs.deployment.assets import deployed_model, production_model_candidates
+from mlops_demo.defs.deployment.jobs import deploy_model
+from mlops_demo.defs.inference.assets import devices_at_risk
+from mlops_demo.defs.ingestion.assets import READINGS_NAMES, STATUSES_NAMES
+from mlops_demo.defs.ingestion.checks import RESEMBLE_TRAINING_DATA
 from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.monitoring.assets import deployed_model_performance
+from mlops_demo.defs.monitoring.checks import REALIZED_F1_HOLDS
 from mlops_demo.defs.resources import RabbitMQResource, StorageResource, from_env
+from mlops_demo.defs.training.assets import joined_cleaned_readings_and_statuses, trained_model
+from mlops_demo.defs.training.jobs import train_ml_model
 from mlops_demo.devserver.dagster_dev import ASSET_JOB, PHASES, DagsterDev, DagsterDevError
 from mlops_demo.devserver.processes import running_dagster_processes
 
-SENSORS = (
-    "min_number_of_readings_sensor",
-    "min_number_of_machine_statuses_sensor",
-    "default_automation_condition_sensor",
-)
+SENSORS = (READINGS_NAMES.sensor, STATUSES_NAMES.sensor, DEFAULT_AUTOMATION_SENSOR)
 STEPS = 9
 DRIFT_SCENARIO = "torque-sensor-drift"
-DRIFT_CHECK = "cleaned_readings_resemble_training_data"
-REALIZED_F1_CHECK = "deployed_model_performance_realized_f1_holds"
+DRIFT_CHECK = RESEMBLE_TRAINING_DATA.name
+REALIZED_F1_CHECK = REALIZED_F1_HOLDS.name
 WAIT_SECONDS = 180.0
 _PUBLISH_KINDS = {READINGS.name: "readings", STATUSES.name: "statuses"}
-_INGESTION = {READINGS.name: "cleaned_readings", STATUSES.name: "cleaned_daily_statuses"}
+_INGESTION = {READINGS.name: READINGS_NAMES.cleaned, STATUSES.name: STATUSES_NAMES.cleaned}
+# The names the walkthrough drives, as the definitions spell them.
+TRAIN_JOB, DEPLOY_JOB = train_ml_model.name, deploy_model.name
+(TRAINED, CANDIDATES, DEPLOYED, AT_RISK, PERFORMANCE, JOINED) = (
+    asset.key.to_user_string()
+    for asset in (
+        trained_model,
+        production_model_candidates,
+        deployed_model,
+        devices_at_risk,
+        deployed_model_performance,
+        joined_cleaned_readings_and_statuses,
+    )
+)
 
 
 class StepFailed(RuntimeError):
@@ -174,8 +193,8 @@ class Walkthrough:
         return event
 
     def train_and_wait_for_candidates(self) -> dict:
-        run = self._run("train_ml_model")
-        model = self._newest("trained_model", after=run["startTime"] - 1)
+        run = self._run(TRAIN_JOB)
+        model = self._newest(TRAINED, after=run["startTime"] - 1)
         scores = {
             k: model["metadata"][k]
             for k in ("precision", "recall", "f1", "roc_auc")
@@ -191,7 +210,7 @@ class Walkthrough:
                      f"{meta['expected_calibration_error']:.4f}")  # fmt: skip
         candidates = self._wait(
             "production_model_candidates to be materialized by the automation sensor",
-            lambda: self._newest("production_model_candidates", after=run["endTime"] - 1),
+            lambda: self._newest(CANDIDATES, after=run["endTime"] - 1),
         )["metadata"]
         models = candidates["num_candidates"]
         self.say(
@@ -214,14 +233,14 @@ class Walkthrough:
                  + "".join(f"          {k}: {str(v).lower() if v is True else v}\n"
                            for k, v in config.items()).rstrip())  # fmt: skip
         launched_at = time.time()
-        run = self._run("deploy_model", run_config={"ops": {"deployed_model": {"config": config}}})
-        deployed = self._newest("deployed_model", after=launched_at - 1)["metadata"]
+        run = self._run(DEPLOY_JOB, run_config={"ops": {DEPLOYED: {"config": config}}})
+        deployed = self._newest(DEPLOYED, after=launched_at - 1)["metadata"]
         expected_model = expected_model or model_name
         if deployed["model_name"] != expected_model:
             raise StepFailed(f"deployed {deployed['model_name']}, expected {expected_model}")
         self.say(f"  deployed {deployed['model_name']} (previous: {deployed['previous_model']}, "
                  f"forced: {deployed['forced']}, rollback: {deployed['rollback']})")  # fmt: skip
-        event = self._newest("devices_at_risk", after=launched_at - 1)
+        event = self._newest(AT_RISK, after=launched_at - 1)
         if event is None or event["run_id"] != run["runId"]:
             raise StepFailed("the deploy_model run did not score devices_at_risk")
         meta = event["metadata"]
@@ -269,7 +288,7 @@ class Walkthrough:
         stored before `stored_at` has its status."""
 
         def labelled():
-            event = self._newest("deployed_model_performance", after=stored_at - 1)
+            event = self._newest(PERFORMANCE, after=stored_at - 1)
             if event and event["metadata"].get("waiting_predictions") == 0:
                 return event["metadata"]
             return None
@@ -292,7 +311,7 @@ class Walkthrough:
         evaluation = self._wait(
             "the drift check of the ingestion run",
             lambda: next((e for e in self.dev.check_evaluations(
-                "cleaned_readings", DRIFT_CHECK, after=ingestion["timestamp"] - 60)
+                READINGS_NAMES.cleaned, DRIFT_CHECK, after=ingestion["timestamp"] - 60)
                 if e["run_id"] == ingestion["run_id"]), None),
         )  # fmt: skip
         self.say(f"  {DRIFT_CHECK}: {'passed' if evaluation['passed'] else 'WARNING'}: "
@@ -320,7 +339,7 @@ class Walkthrough:
         def scored_them():
             # A run that read the stores before the drifted readings landed can end after them:
             # only one that saw them as unknown has scored them (or refused them, with reasons).
-            event = self._newest("devices_at_risk", after=stored_at - 1)
+            event = self._newest(AT_RISK, after=stored_at - 1)
             if event and event["metadata"].get("num_unknown", 0) >= self.batch:
                 return event
             return None
@@ -330,7 +349,7 @@ class Walkthrough:
         verdict = self._wait(
             "the realized-F1 check",
             lambda: next(iter(self.dev.check_evaluations(
-                "deployed_model_performance", REALIZED_F1_CHECK, after=stored_at)), None),
+                PERFORMANCE, REALIZED_F1_CHECK, after=stored_at)), None),
         )  # fmt: skip
         self.say(f"  {REALIZED_F1_CHECK}: {'passed' if verdict['passed'] else 'WARNING'}: "
                  f"{verdict['description']}")  # fmt: skip
@@ -352,8 +371,8 @@ class Walkthrough:
             self.publish_and_ingest(READINGS)
         with self.step(3, f"publish {self.batch} statuses; join them with the readings"):
             self.publish_and_ingest(STATUSES)
-            self._run(ASSET_JOB, ["joined_cleaned_readings_and_statuses"])
-            joined = self._newest("joined_cleaned_readings_and_statuses", after=0)["metadata"]
+            self._run(ASSET_JOB, [JOINED])
+            joined = self._newest(JOINED, after=0)["metadata"]
             expected = len(self._stored_udis(READINGS) & self._stored_udis(STATUSES))
             if joined["num_matches"] != expected:
                 raise StepFailed(f"num_matches is {joined['num_matches']}, expected {expected}")

@@ -67,12 +67,16 @@ def daemon_interval(seconds: int) -> int:
     return max(1, seconds - 1)
 
 
+# Dagster's own name for it, so that declaring it replaces the one Dagster would add.
+DEFAULT_AUTOMATION_SENSOR = "default_automation_condition_sensor"
+
+
 def default_automation_condition_sensor(interval_seconds: int) -> dg.SensorDefinition:
     """Dagster's automatic automation sensor starts stopped and ticks every 30 s; this one runs
     from the start and ticks with the others, so candidates and devices at risk follow their
     inputs promptly."""
     return dg.AutomationConditionSensorDefinition(
-        "default_automation_condition_sensor",
+        DEFAULT_AUTOMATION_SENSOR,
         target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=daemon_interval(interval_seconds),

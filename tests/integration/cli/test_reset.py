@@ -1,15 +1,19 @@
 """The reset command: asks first, removes runtime state, keeps tracked files, purges queues."""
 
+import json
 import subprocess
 import sys
 import uuid
 
 import psycopg2
 import pytest
+from helpers.models import TEST_KEY
 from helpers.postgres import POSTGRES_URL, run_sql
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.core.messages.streams import READINGS
+from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.registry.storage import FolderRegistryStorage
 from mlops_demo.core.transport import broker
 from mlops_demo.defs.resources import StorageResource, from_env
 
@@ -127,3 +131,17 @@ def test_an_exported_dagster_home_is_the_one_reset(monkeypatch, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert [p.name for p in exported.iterdir()] == ["dagster.yaml"]
+
+
+def test_models_of_an_earlier_pipeline_are_removed_and_a_new_registry_starts(state):
+    """A registry of an earlier format and a pickle of a class that no longer exists: neither
+    is read, both are removed, and the next registry starts empty."""
+    env, home = state
+    models = env / "trained-models"
+    earlier = {"format": 3, "models": [{"name": "trained-models/model-old.pickle"}]}
+    (models / "registry.json").write_text(json.dumps({**earlier, "deployments": []}))
+    (models / "model-old.pickle").write_bytes(b"cmlops_demo.core.modelling\nOutOfBagThreshold\n.")
+    result = _reset(home, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in models.iterdir()] == [".gitkeep"]
+    assert ModelRegistry(FolderRegistryStorage(models), TEST_KEY).entries() == []
