@@ -11,6 +11,9 @@ from mlops_demo.cli.env_files import ENV_FOLDERS, env_file_text, write_env_files
 from mlops_demo.core.common.locations import DAGSTER_HOME, REPO_ROOT
 
 DAGSTER = Path(sys.executable).parent / "dagster"
+# `dagster instance info` on the project's own home creates its database on a fresh clone; so
+# does test_definitions.py's `dagster definitions validate`: one worker runs them all.
+pytestmark = pytest.mark.xdist_group("project_dagster_home")
 
 
 def _home_seen(cwd: Path, exported: Path | None = None) -> str:
