@@ -1,5 +1,9 @@
-"""The project's Dagster home on every route a plain `dagster` command takes, and an exported
-DAGSTER_HOME winning over it."""
+"""The project's Dagster home on every route a plain `dagster` or `dg` command takes, and an
+exported DAGSTER_HOME winning over it.
+
+Every test that starts plain `dagster` on the project's own home lives in this file, which
+`--dist loadfile` gives to one worker: on a fresh clone the first to start creates the home's
+SQLite database, and two creating it at once leave it unreadable."""
 
 import subprocess
 import sys
@@ -11,9 +15,6 @@ from mlops_demo.cli.env_files import ENV_FOLDERS, env_file_text, write_env_files
 from mlops_demo.core.common.locations import DAGSTER_HOME, REPO_ROOT
 
 DAGSTER = Path(sys.executable).parent / "dagster"
-# `dagster instance info` on the project's own home creates its database on a fresh clone; so
-# does test_definitions.py's `dagster definitions validate`: one worker runs them all.
-pytestmark = pytest.mark.xdist_group("project_dagster_home")
 
 
 def _home_seen(cwd: Path, exported: Path | None = None) -> str:
@@ -50,3 +51,20 @@ def test_an_exported_dagster_home_wins(tmp_path):
     write_env_files()
     assert _home_seen(REPO_ROOT, exported=tmp_path) == str(tmp_path)
     assert _home_seen(REPO_ROOT / "mlops_demo", exported=tmp_path) == str(tmp_path)
+
+
+def _cli(command: list[str], cwd) -> subprocess.CompletedProcess:
+    # As a program without a shell starts it: no PWD, no DAGSTER_HOME (the .env files give it).
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("folder", ["", "mlops_demo"])
+def test_dagster_and_dg_validate_the_location_from_the_root_and_the_package_folder(folder):
+    cwd = REPO_ROOT / folder
+    result = _cli([sys.executable, "-m", "dagster", "definitions", "validate"], cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Validation successful for code location mlops_demo." in result.stdout + result.stderr
+    result = _cli(["dg", "check", "defs"], cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All definitions loaded successfully." in result.stdout + result.stderr
