@@ -232,7 +232,7 @@ def test_a_full_disk_fails_clearly_acks_nothing_unstored_and_catches_up(
 SAVE_AND_DIE = """
 import os, signal, sys
 from pathlib import Path
-from mlops_demo.core import registry_storage
+from mlops_demo.core.registry import storage as registry_storage
 
 original = registry_storage.write_atomically
 
@@ -273,7 +273,7 @@ def test_a_model_save_killed_mid_write_leaves_the_registry_whole(tmp_path, monke
     try:
         kept = register(registry, {"weights": [1]}, 0.4)
         killed = subprocess.run(
-            [sys.executable, "-c", SAVE_AND_DIE, str(tmp_path), str(Path(__file__).parent)],
+            [sys.executable, "-c", SAVE_AND_DIE, str(tmp_path), str(Path(__file__).parents[1])],
             timeout=60,
         )
         assert killed.returncode == -signal.SIGKILL

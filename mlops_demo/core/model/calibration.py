@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 
 
-def _best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     precision, recall, thresholds = precision_recall_curve(y, scores)
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
     return float(thresholds[int(np.argmax(f1))]) if len(thresholds) else 0.5
@@ -79,7 +79,7 @@ class CalibratedForest(ClassifierMixin, BaseEstimator):
             )
             calibrated = self._calibrate(scores)
         self.classes_ = self.forest_.classes_
-        self.threshold_ = _best_f1_threshold(y, calibrated)
+        self.threshold_ = best_f1_threshold(y, calibrated)
         return self
 
     def _calibrate(self, scores: np.ndarray) -> np.ndarray:
