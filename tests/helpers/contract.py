@@ -5,7 +5,10 @@ assertions hold on PostgreSQL without a second copy of them."""
 import inspect
 from types import ModuleType
 
-from _pytest.fixtures import FixtureFunctionDefinition
+import pytest
+
+# What pytest.fixture makes of a function, told apart through pytest's public API alone.
+FIXTURE = type(pytest.fixture(lambda: None))
 
 
 def contract_of(module: ModuleType, *fixtures: str) -> dict[str, object]:
@@ -13,7 +16,7 @@ def contract_of(module: ModuleType, *fixtures: str) -> dict[str, object]:
     integration module's globals, before it redefines those fixtures."""
     taken = {}
     for name, value in vars(module).items():
-        if isinstance(value, FixtureFunctionDefinition):
+        if isinstance(value, FIXTURE):
             taken[name] = value
         elif name.startswith("test_") and callable(value):
             parameters = inspect.signature(value).parameters
