@@ -132,3 +132,19 @@ def test_every_instance_the_project_ships_dequeues_every_second_and_ticks_in_thr
     daemon = _yaml("helm-values.yaml")["dagsterDaemon"]
     assert daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["dequeueIntervalSeconds"] == 1
     assert daemon["sensors"] == {"useThreads": True, "numWorkers": 4}
+
+
+def test_no_production_file_falls_back_to_a_password():
+    compose = (DEPLOY / "docker-compose.yml").read_text()
+    secrets = re.findall(r"\$\{(\w*(?:PASSWORD|KEY)\w*)(:?[-?])", compose)
+    assert {name for name, _ in secrets} == {
+        "POSTGRES_PASSWORD",
+        "RABBITMQ_PASSWORD",
+        "MLOPS_REGISTRY_KEY",
+    }
+    assert {operator for _, operator in secrets} == {":?"}, "a password has a default"
+    values = _yaml("helm-values.yaml")
+    # The chart's own PostgreSQL secret would hold its default password, `test`.
+    assert values["generatePostgresqlPasswordSecret"] is False
+    assert values["global"]["postgresqlSecretName"] == values["postgresql"]["existingSecret"]
+    assert "postgresqlPassword" not in values["postgresql"]

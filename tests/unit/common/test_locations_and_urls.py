@@ -155,3 +155,30 @@ def test_library_errors_lose_the_password_they_quote():
     assert redact_error("port 'x' is not a number", "amqp://u:pw@h:x/") == (
         "port 'x' is not a number"
     )
+
+
+def test_a_password_parameter_is_hidden_whole_in_a_refusal_and_in_what_libpq_echoes():
+    refused = "postgresql://acc@127.0.0.1:1/x?password=s3?cr#t@pa%ss"
+    with pytest.raises(SettingsError) as raised:
+        check_url(refused, "MLOPS_STORE_URL")
+    assert "postgresql://acc@127.0.0.1:1/x?password=***" in str(raised.value)
+    assert "pa%ss" not in str(raised.value) and "cr#t" not in str(raised.value)
+    echoed = "postgresql://alice@127.0.0.1:1/x?password=50%zzs3cretPW"
+    error = 'invalid URI query parameter: invalid percent-encoded token: "50%zzs3cretPW"'
+    assert (
+        redact_error(error, echoed)
+        == 'invalid URI query parameter: invalid percent-encoded token: "***"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # The value runs to the next parameter a driver knows: a raw & inside it stays hidden.
+        ("postgresql://u@db/x?password=ab&cdef&sslmode=require", "password=***&sslmode=require"),
+        # A password that is also the user's name shows as neither.
+        ("amqp://guest:guest@127.0.0.1:5672/%2F", "amqp://***:***@127.0.0.1:5672/%2F"),
+    ],
+)
+def test_every_piece_of_a_password_is_hidden_wherever_it_shows(url, shown):
+    assert shown in redact_url(url)
