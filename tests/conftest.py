@@ -83,6 +83,23 @@ def instance():
         yield instance
 
 
+def pytest_sessionfinish(session):
+    """On a pytest-xdist worker, hand the fault rows it measured to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from helpers.faults import FAULT_TABLE
+
+        workeroutput["fault_table"] = [list(row) for row in FAULT_TABLE]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """On the pytest-xdist controller, gather the fault rows each worker measured."""
+    from helpers.faults import FAULT_TABLE
+
+    FAULT_TABLE.extend(tuple(row) for row in node.workeroutput.get("fault_table", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     """The fault-injection table, when the fault tests ran."""
     from helpers.faults import FAULT_TABLE

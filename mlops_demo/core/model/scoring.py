@@ -18,12 +18,14 @@ def failure_probability(model, readings: pd.DataFrame) -> np.ndarray:
 def score(model, readings: pd.DataFrame, capacity: int | None = None) -> pd.DataFrame:
     """The readings with their failure probability, verdict and likely failure mode, its margin
     and the crew's action, riskiest first. With a `capacity`, only that many of the machines the
-    model flags, the riskiest, stay at risk: a crew visits no more in a day."""
+    model flags, the riskiest, stay at risk: a crew visits no more in a day; `over_threshold`
+    keeps the model's own verdict."""
     columns = [ID_COLUMN, PRODUCT_ID]
     if readings.empty:
         return readings[columns].assign(
             failure_probability=pd.Series(dtype=float),
             at_risk=pd.Series(dtype=bool),
+            over_threshold=pd.Series(dtype=bool),
             **{column: pd.Series(dtype=object) for column in physics.EXPLANATION_COLUMNS},
         )
     scored = readings[columns].copy()
@@ -33,6 +35,7 @@ def score(model, readings: pd.DataFrame, capacity: int | None = None) -> pd.Data
     scored = scored.sort_values(
         ["failure_probability", ID_COLUMN], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+    scored["over_threshold"] = scored["at_risk"]
     if capacity is not None:
         scored["at_risk"] &= scored["at_risk"].cumsum() <= capacity
     return scored

@@ -15,6 +15,7 @@ import pandas as pd
 
 from mlops_demo.core.messages.records import FAILURE_TYPE, NO_FAILURE, TARGET, UDI
 from mlops_demo.core.model.evaluation import f1_of_counts, mode_agreement, recall_by_failure_type
+from mlops_demo.core.monitoring.estimate import Estimate, estimate
 from mlops_demo.core.storage.predictions import MODEL
 
 
@@ -73,6 +74,8 @@ class ModelPerformance:
     by_failure_type: dict[str, dict[str, int]]
     # Of the caught failures the readings can explain, how often the named mode was the type's.
     named_mode: dict[str, int]
+    # What the calibrated probabilities promised for the newest batch before its statuses came.
+    last_batch_estimate: Estimate
 
 
 def label(predictions: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
@@ -96,6 +99,9 @@ def _model_performance(model: str, rows: pd.DataFrame, since: str | None) -> Mod
         cumulative=confusion(known["at_risk"], known["failed"]),
         last_batch=confusion(batch["at_risk"], batch["failed"]),
         last_batch_predicted_at=newest,
+        last_batch_estimate=estimate(
+            batch["failure_probability"].to_numpy(), batch["at_risk"].to_numpy(dtype=bool)
+        ),
         **_by_failure_type(known),
     )
 

@@ -77,6 +77,25 @@ def _predictions(scored: "pd.DataFrame", model_name: str, shadow: bool = False) 
     ]
 
 
+def _morning_estimate(scored: "pd.DataFrame", capacity: int | None) -> dict:
+    """How many failures to expect among the readings scored, and how the flagged machines
+    should do, from the calibrated probabilities alone: at the model's threshold, and among the
+    crew's visits when a capacity is set."""
+    from mlops_demo.core.monitoring.estimate import estimate
+
+    probabilities = scored["failure_probability"].to_numpy()
+    at_threshold = estimate(probabilities, scored["over_threshold"].to_numpy()).summary()
+    figures = {key: value for key, value in at_threshold.items() if value is not None}
+    if capacity is not None:
+        visited = estimate(probabilities, scored["at_risk"].to_numpy())
+        at_capacity = {
+            "expected_precision_at_capacity": visited.summary()["expected_precision"],
+            "expected_recall_at_capacity": visited.summary()["expected_recall"],
+        }
+        figures |= {key: value for key, value in at_capacity.items() if value is not None}
+    return figures
+
+
 def _shadow_scoring(
     context: dg.AssetExecutionContext,
     storage: StorageResource,
@@ -171,6 +190,7 @@ def devices_at_risk(
             "crew_capacity": capacity or "unlimited",
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
+            **_morning_estimate(scored, capacity),
             "predictions_stored": stored,
             **shadow,
             "note": "every reading has its status: nothing is waiting to be scored"

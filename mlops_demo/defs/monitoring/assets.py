@@ -94,6 +94,28 @@ def _champion_metadata(performance: "ModelPerformance | None") -> dict:
         "failures_by_type": dg.MetadataValue.md(_failure_types_markdown(performance)),
         "named_mode_right": performance.named_mode["named_correctly"],
         "named_mode_judged": performance.named_mode["caught"],
+        **_estimate_beside_outcome(performance),
+    }
+
+
+def _estimate_beside_outcome(performance: "ModelPerformance") -> dict:
+    """The newest labelled batch's morning estimate set beside what happened."""
+    batch, promised = performance.last_batch, performance.last_batch_estimate
+    if not batch.labelled:
+        return {}
+    failures = batch.caught + batch.missed
+    low, high = promised.interval
+    estimated_f1 = "undefined" if promised.f1 is None else f"{promised.f1:.3f}"
+    realized_f1 = "undefined" if batch.f1 is None else f"{batch.f1:.3f}"
+    return {
+        "last_batch_failures": failures,
+        "last_batch_expected_failures": round(promised.expected_failures, 1),
+        "last_batch_estimated_f1": plotted_number(promised.f1),
+        "last_batch_estimate": (
+            f"expected {promised.expected_failures:.1f} failures (90 % interval {low}-{high}), "
+            f"{failures} came{'' if low <= failures <= high else ': outside the interval'}; "
+            f"estimated F1 {estimated_f1}, realized {realized_f1}"
+        ),
     }
 
 

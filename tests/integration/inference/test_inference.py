@@ -206,6 +206,12 @@ def test_each_machine_at_risk_has_a_mode_a_margin_and_an_action(
     assert (capped["crew_capacity"], capped["num_at_risk"]) == (2, 2)
     assert [row.data["at_risk"] for row in riskiest[:3]] == [True, True, False]
     assert sorted(capped["devices_at_risk"]) == sorted(row.data["UDI"] for row in riskiest[:2])
+    # The same readings: the same expected failures; the crew's two visits catch fewer of them.
+    assert capped["expected_failures"] == unlimited["expected_failures"]
+    assert "expected_precision_at_capacity" not in unlimited
+    two = [row.data["failure_probability"] for row in riskiest[:2]]
+    assert capped["expected_precision_at_capacity"] == pytest.approx(sum(two) / 2, abs=1e-3)
+    assert capped["expected_recall_at_capacity"] < unlimited["expected_recall"]
 
 
 def test_the_refused_share_check_warns_when_the_plant_leaves_the_trained_domain(

@@ -90,6 +90,13 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     assert (scoring["num_refused"], scoring["refused"]) == (0, [])
     scored = scoring["num_scored"]
     assert scored == 500
+    # The morning's estimate is the sum of the calibrated probabilities the log keeps.
+    logged = current_storage().predictions().read_frame()
+    promised = logged["failure_probability"].sum()
+    assert scoring["expected_failures"] == round(promised, 1)
+    low, high = scoring["expected_failures_interval"]
+    assert low <= promised <= high
+    assert 0 < scoring["expected_precision"] <= 1 and 0 < scoring["expected_recall"] <= 1
     waiting, check = _performance(instance)
     assert (waiting["deployed_model"], waiting["waiting_predictions"]) == (model, scored)
     assert waiting["labelled_predictions"] == 0
@@ -107,6 +114,13 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
         expected["false"],
     )
     assert clean["labelled_predictions"] == scored and clean["waiting_predictions"] == 0
+    # Beside what happened: the estimate made that morning, and the failures that came.
+    assert clean["last_batch_expected_failures"] == scoring["expected_failures"]
+    assert clean["last_batch_failures"] == expected["caught"] + expected["missed"]
+    assert clean["last_batch_estimate"].startswith(
+        f"expected {promised:.1f} failures (90 % interval {low}-{high}), "
+        f"{clean['last_batch_failures']} came"
+    )
     [row] = clean["models"].records
     assert (row.data["model_name"], row.data["f1"]) == (model, clean["realized_f1"])
     json.dumps(row.data, allow_nan=False)  # what the UI parses; a NaN makes it drop the row
@@ -139,6 +153,10 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     ingest(instance, broker_url, queues, statuses=records[2000:3000])
     decayed, check = _performance(instance)
     assert decayed["last_batch_f1"] < clean["last_batch_f1"]
+    # Torque read low looks like power failures to the model: it expects more than came, far
+    # outside its interval, and says so once the statuses show it.
+    assert decayed["last_batch_expected_failures"] > decayed["last_batch_failures"]
+    assert ": outside the interval;" in decayed["last_batch_estimate"]
     assert decayed["realized_f1"] < clean["realized_f1"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     chance = check.metadata["chance_of_a_batch_this_poor"].value

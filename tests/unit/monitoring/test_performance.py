@@ -1,9 +1,11 @@
 """Realized performance against a confusion matrix worked out by hand on a small log."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mlops_demo.core.messages.records import TARGET, UDI
+from mlops_demo.core.monitoring.estimate import estimate
 from mlops_demo.core.monitoring.performance import (
     Confusion,
     Expected,
@@ -18,7 +20,8 @@ MORNING, NEXT_MORNING = "2026-11-02T07:00:00.000+00:00", "2026-11-03T07:00:00.00
 
 
 def _log(rows: list[tuple[int, str, bool, str]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=[UDI, "model", "at_risk", "predicted_at"])
+    log = pd.DataFrame(rows, columns=[UDI, "model", "at_risk", "predicted_at"])
+    return log.assign(failure_probability=log["at_risk"].map({True: 0.9, False: 0.05}))
 
 
 def _statuses(rows: list[tuple[int, int]]) -> pd.DataFrame:
@@ -99,7 +102,7 @@ def _performance(caught: int, missed: int, false_alarms: int, quiet: int, waitin
     confusion = Confusion(caught, missed, false_alarms, quiet)
     return ModelPerformance(
         "a", None, confusion.labelled + waiting, waiting, confusion, confusion, None, {},
-        {"caught": 0, "named_correctly": 0},
+        {"caught": 0, "named_correctly": 0}, estimate(np.array([]), np.array([], dtype=bool)),
     )  # fmt: skip
 
 
