@@ -1,10 +1,15 @@
 """Metadata helpers the assets and checks share: reading an asset's newest figures, and numbers
 and locations in the forms the UI can show."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
 from mlops_demo.core.storage.jsonl import JsonlStore
 from mlops_demo.core.storage.protocol import Store
+
+if TYPE_CHECKING:
+    from mlops_demo.core.pictures.canvas import Picture
 
 NAN = float("nan")
 
@@ -35,3 +40,9 @@ def table_cell(value: float | None) -> float | None:
 def plotted_number(value: float | None) -> float:
     """A float the Plots view can chart; NaN where there is no value yet."""
     return NAN if value is None else round(value, 4)
+
+
+def picture_metadata(key: str, picture: "Picture | None") -> dict:
+    """The picture as Markdown metadata under `key` (the UI shows it under [Show Markdown]), or
+    nothing when there is nothing to draw yet."""
+    return {} if picture is None else {key: dg.MetadataValue.md(picture.markdown())}

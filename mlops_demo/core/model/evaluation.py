@@ -233,11 +233,27 @@ def _pooled(rows: pd.DataFrame, capacity: int | None, batch: int) -> dict:
                    "f1_high": round(high, 4)},
         "rules": _rounded(scores(truth, rules, rules.astype(float))),
         "calibration": calibration(truth.astype(float), probability),
+        "pr_curve": pr_curve(truth, probability),
         "recall_by_failure_type": recall_by_failure_type(failure_types, truth, predicted),
         "named_mode": named_mode_agreement(rows, failure_types, truth, predicted),
         "at_capacity": {"capacity": capacity, "batch": batch,
                         **_rounded(scores(truth, at_capacity, probability))},
     }  # fmt: skip
+
+
+PR_CURVE_POINTS = 40
+
+
+def pr_curve(truth: np.ndarray, probability: np.ndarray) -> list[list[float]]:
+    """[recall, precision] pairs along the precision-recall curve, thinned to at most
+    `PR_CURVE_POINTS`, for the model card's picture."""
+    from sklearn.metrics import precision_recall_curve
+
+    if not truth.any():
+        return []
+    precision, recall, _ = precision_recall_curve(truth, probability)
+    keep = np.unique(np.linspace(0, len(recall) - 1, PR_CURVE_POINTS).round().astype(int))
+    return [[round(float(recall[i]), 4), round(float(precision[i]), 4)] for i in keep]
 
 
 def _rounded(values: dict) -> dict:

@@ -99,7 +99,8 @@ def autocorrelation_time(values: np.ndarray) -> float:
     return max(1.0, float(-1 + 2 * kept.sum()))
 
 
-def _series(readings: pd.DataFrame) -> dict[str, np.ndarray]:
+def series(readings: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each quantity the tests compare, by its name in the findings."""
     q = physics.quantities(readings)
     return {
         AIR_TEMPERATURE: readings[AIR_TEMPERATURE].to_numpy(float),
@@ -241,7 +242,7 @@ def assess(
 ) -> list[Finding]:
     """Every test of the newest readings against the reference (the deployed model's training
     readings), with `before` the readings just before the newest, all in time order."""
-    ref, new, prior = _series(reference), _series(newest), _series(before)
+    ref, new, prior = series(reference), series(newest), series(before)
     findings = [
         _step(feature, ref[feature], prior[feature], new[feature])
         for feature in (AIR_TEMPERATURE, PROCESS_TEMPERATURE, TEMPERATURE_DIFFERENCE)

@@ -145,6 +145,34 @@ class PairedVerdicts:
     second: np.ndarray
 
 
+def batch_history(
+    predictions: pd.DataFrame, statuses: pd.DataFrame, model: str
+) -> list[tuple[str, Confusion]]:
+    """The model's labelled scoring batches, oldest first, each with its confusion counts."""
+    labelled = label(predictions[predictions[MODEL] == model], statuses)
+    known = labelled[labelled["failed"].notna()]
+    return [
+        (str(predicted_at), confusion(batch["at_risk"], batch["failed"]))
+        for predicted_at, batch in known.groupby("predicted_at", sort=True)
+    ]
+
+
+def expected_band(
+    expected_hits: int, expected_misses: int, trials: int, level: float = 0.90
+) -> tuple[float, float]:
+    """The rate a batch of `trials` shows 90 % of the time when the rate is known as hits and
+    misses so far (beta-binomial, as the decay check weighs it)."""
+    from scipy import stats
+
+    if not trials:
+        return (float("nan"), float("nan"))
+    tail = (1 - level) / 2
+    low, high = stats.betabinom.ppf(
+        [tail, 1 - tail], trials, expected_hits + 1, expected_misses + 1
+    )
+    return float(low / trials), float(high / trials)
+
+
 def paired_verdicts(
     predictions: pd.DataFrame, statuses: pd.DataFrame, first: str, second: str
 ) -> PairedVerdicts:
@@ -214,17 +242,25 @@ def _as_poor(seen: int, trials: int, hits: int, misses: int) -> float:
 def decay_verdict(
     performance: ModelPerformance | None, expected: Expected, min_labelled: int, p_value: float
 ) -> Verdict:
-    """Whether the newest labelled scoring batch is as good as the model is expected to be:
-    its recall and its precision, each against the expected rate with that rate's uncertainty
-    (Bonferroni over the two). A batch with fewer than `min_labelled` labels gives no verdict."""
+    """Whether the newest labelled scoring batch is as good as the model is expected to be."""
     if performance is None:
         return Verdict(True, "no verdict: the deployed model has made no prediction yet")
-    batch = performance.last_batch
+    return batch_verdict(
+        performance.last_batch, expected, min_labelled, p_value, performance.waiting
+    )
+
+
+def batch_verdict(
+    batch: Confusion, expected: Expected, min_labelled: int, p_value: float, waiting: int = 0
+) -> Verdict:
+    """Whether one labelled scoring batch is as good as the model is expected to be: its recall
+    and its precision, each against the expected rate with that rate's uncertainty (Bonferroni
+    over the two). A batch with fewer than `min_labelled` labels gives no verdict."""
     if batch.labelled < min_labelled:
         return Verdict(
             True,
             f"no verdict yet: the newest labelled batch holds {batch.labelled} of the "
-            f"{min_labelled} labelled predictions needed ({performance.waiting} still wait)",
+            f"{min_labelled} labelled predictions needed ({waiting} still wait)",
         )
     p_recall = _as_poor(batch.caught, batch.caught + batch.missed, expected.caught, expected.missed)
     p_precision = _as_poor(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 RELIABILITY_NOTE = "ten equal-width bins of the probability said"
@@ -115,7 +116,8 @@ LIMITS = """- Random failures (0.1 % of days, by the data set's design) cannot b
   reliability table shows how well that held on the forward-chained folds."""
 
 
-def model_card(entry: ModelEntry) -> str:
+def model_card(entry: ModelEntry, pictures: Sequence[tuple[str, str]] = ()) -> str:
+    """The card a person reads beside the model; `pictures` are (file beside it, caption)."""
     gate = entry.gate
     return f"""# {entry.name}
 
@@ -169,4 +171,12 @@ Window: {gate.window_rows} rows, UDI {gate.window_first_udi}-{gate.window_last_u
 | library | version |
 | --- | --- |
 {_rows(entry.versions)}
-"""
+{_pictures(pictures)}"""
+
+
+def _pictures(pictures: Sequence[tuple[str, str]]) -> str:
+    if not pictures:
+        return ""
+    return "\n## Pictures\n" + "".join(
+        f"\n![{caption}]({file})\n\n{caption}\n" for file, caption in pictures
+    )

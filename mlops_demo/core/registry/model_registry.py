@@ -17,6 +17,7 @@ import hmac
 import io
 import json
 import platform
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -165,8 +166,15 @@ class ModelRegistry:
 
     # Writing -----------------------------------------------------------------------------
 
-    def register(self, model: object, summary: TrainingSummary, gate: GateResult) -> ModelEntry:
-        """Save the model and its card atomically, then record it; returns its entry."""
+    def register(
+        self,
+        model: object,
+        summary: TrainingSummary,
+        gate: GateResult,
+        pictures: Mapping[str, tuple[bytes, str]] | None = None,
+    ) -> ModelEntry:
+        """Save the model and its card atomically, then record it; returns its entry. Each of
+        `pictures` (a name: PNG bytes and caption) is saved beside the card, which shows it."""
         # joblib (and the numpy and process pool it brings) only where models are saved or
         # loaded: every run imports the registry, most of them to read an entry.
         import joblib
@@ -191,7 +199,11 @@ class ModelRegistry:
                 gate=gate,
                 arrays_sha256=hashlib.sha256(arrays).hexdigest() if arrays is not None else None,
             )
-            self.storage.write_file(f"{stem}.md", model_card(entry).encode())
+            shown = []
+            for picture_name, (image, caption) in (pictures or {}).items():
+                self.storage.write_file(f"{stem}.{picture_name}.png", image)
+                shown.append((f"{stem}.{picture_name}.png", caption))
+            self.storage.write_file(f"{stem}.md", model_card(entry, shown).encode())
             models, history = self._read()
             self._write([*models, entry], history)
         return entry

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from mlops_demo.core.registry.entries import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.automation import AFTER_PASSING_CHECKS
+from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
 
 GROUP = "deployment"
@@ -47,6 +48,7 @@ def production_model_candidates(
     Lists every model with its status; paste the recommended `model_name` into deploy_model's
     Launchpad config."""
     # The ranking's pandas only in the runs that rank (checks.py says why).
+    from mlops_demo.core.pictures.gate import gate_picture
     from mlops_demo.core.registry.ranking import candidate_rows, recommend
 
     registry = storage.registry()
@@ -68,6 +70,7 @@ def production_model_candidates(
                 "```yaml\nops:\n  deployed_model:\n    config:\n"
                 f"      model_name: {recommended or PREVIOUS}\n```"
             ),
+            **picture_metadata("gate_picture", gate_picture(registry.entries())),
         }
     )
 

@@ -19,6 +19,7 @@ from mlops_demo.defs.inference.checks import (
     scored_only_unknown_readings,
 )
 from mlops_demo.defs.inference.settings import InferenceSettings
+from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
 
 if TYPE_CHECKING:
@@ -94,6 +95,14 @@ def _morning_estimate(scored: "pd.DataFrame", capacity: int | None) -> dict:
         }
         figures |= {key: value for key, value in at_capacity.items() if value is not None}
     return figures
+
+
+def _risk_picture(scored: "pd.DataFrame") -> dict:
+    if scored.empty:
+        return {}
+    from mlops_demo.core.pictures.inference import risk_picture
+
+    return picture_metadata("risk_picture", risk_picture(scored))
 
 
 def _shadow_scoring(
@@ -191,6 +200,7 @@ def devices_at_risk(
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
             **_morning_estimate(scored, capacity),
+            **_risk_picture(scored),
             "predictions_stored": stored,
             **shadow,
             "note": "every reading has its status: nothing is waiting to be scored"

@@ -14,7 +14,7 @@ from mlops_demo.core.messages.records import READING_FIELDS, UDI
 from mlops_demo.core.messages.streams import READINGS, Stream
 from mlops_demo.core.storage.protocol import IngestCounts
 from mlops_demo.defs.ingestion.settings import IngestionSettings
-from mlops_demo.defs.metadata import newest_metadata
+from mlops_demo.defs.metadata import newest_metadata, picture_metadata
 from mlops_demo.defs.resources import StorageResource
 
 if TYPE_CHECKING:
@@ -244,8 +244,17 @@ def _resemble_training_data(
             "newest_readings": len(newest),
             "newest_udis": f"{first_new}-{int(newest[UDI].max())}",
             "family_p_value": thresholds.p_value,
+            **_drift_picture(reference, before, newest, findings),
         },
     )
+
+
+def _drift_picture(reference, before, newest, findings: list["drift.Finding"]) -> dict:
+    if not any(f.drifted for f in findings):
+        return {}  # matplotlib stays out of the runs that have nothing to show
+    from mlops_demo.core.pictures.drift import drift_picture
+
+    return picture_metadata("drift_picture", drift_picture(reference, before, newest, findings))
 
 
 DRIFT_CHECK = IngestionCheck(RESEMBLE_TRAINING_DATA, _resemble_training_data)

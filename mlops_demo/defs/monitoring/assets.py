@@ -13,7 +13,7 @@ from mlops_demo.core.registry.card import named_mode_sentence, recall_by_type_ma
 from mlops_demo.core.registry.entries import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry
 from mlops_demo.core.registry.model_registry import ModelRegistry
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
-from mlops_demo.defs.metadata import NAN, plotted_number, table_cell
+from mlops_demo.defs.metadata import NAN, picture_metadata, plotted_number, table_cell
 from mlops_demo.defs.monitoring.checks import (
     REALIZED_F1_HOLDS,
     STATUSES_KEEP_ARRIVING,
@@ -27,7 +27,7 @@ from mlops_demo.defs.training.settings import GateSettings
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlops_demo.core.monitoring.performance import ModelPerformance
+    from mlops_demo.core.monitoring.performance import Expected, ModelPerformance
 
 GROUP = "monitoring"
 PERFORMANCE_SCHEMA = dg.TableSchema(
@@ -175,12 +175,46 @@ def deployed_model_performance(
             "models": dg.MetadataValue.table(
                 [_performance_row(p) for p in everyone], schema=PERFORMANCE_SCHEMA
             ),
+            **_performance_picture(
+                registry, champion, log, statuses, expected, monitoring_settings
+            ),
         },
         check_results=[
             realized_f1_holds(current, expected, monitoring_settings),
             _statuses_keep_arriving(context, storage, monitoring_settings),
         ],
     )
+
+
+# The newest labelled batches drawn: a month of mornings stays readable.
+BATCHES_DRAWN = 30
+
+
+def _performance_picture(
+    registry: ModelRegistry,
+    champion: ModelEntry | None,
+    log: "pd.DataFrame",
+    statuses: "pd.DataFrame",
+    expected: "Expected",
+    settings: MonitoringSettings,
+) -> dict:
+    from mlops_demo.core.monitoring.performance import batch_history
+    from mlops_demo.core.pictures.monitoring import performance_picture
+
+    batches = batch_history(log, statuses, champion.name)[-BATCHES_DRAWN:] if champion else []
+    if not batches:
+        return {}
+    shadow = registry.shadow()
+    beside = (
+        (shadow.name, batch_history(log, statuses, shadow.name))
+        if shadow is not None and shadow.name != champion.name
+        else None
+    )
+    picture = performance_picture(
+        champion.name, batches, expected, settings.min_labelled_predictions,
+        settings.decay_p_value, beside,
+    )  # fmt: skip
+    return picture_metadata("performance_picture", picture)
 
 
 def _shadow_gate(

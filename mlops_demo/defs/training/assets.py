@@ -24,6 +24,7 @@ from mlops_demo.core.registry.entries import ModelEntry, RegistryError
 from mlops_demo.core.registry.model_registry import ModelRegistry
 from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
+from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
 from mlops_demo.defs.training.settings import GateSettings
 
@@ -136,6 +137,7 @@ def trained_model(
     import pandas as pd
 
     from mlops_demo.core.model import evaluation, pipeline, training
+    from mlops_demo.core.pictures.training import training_picture
     from mlops_demo.core.registry.gate import gate, held_out_window
 
     values = config.model_dump()
@@ -164,8 +166,13 @@ def trained_model(
     window = held_out_window(test_data, champion[1] if champion else None)
     margin, min_failures = gate_settings.champion_margin, gate_settings.gate_min_failures
     decision = gate(result.model, window, champion, margin, min_failures)
-    entry = registry.register(result.model, summary, decision)
-    return dg.Output(entry, metadata=_training_metadata(entry))
+    picture = training_picture(report)
+    pictures = {"evaluation": (picture.image, picture.caption)} if picture else {}
+    entry = registry.register(result.model, summary, decision, pictures)
+    return dg.Output(
+        entry,
+        metadata={**_training_metadata(entry), **picture_metadata("evaluation_picture", picture)},
+    )
 
 
 def _training_metadata(entry: ModelEntry) -> dict:

@@ -59,6 +59,7 @@ def test_a_worse_model_is_rejected_and_a_better_one_accepted(
     assert row["window"] == "UDI 2101-3000"  # the newest 900 labelled rows, trained on by neither
     assert row["window_f1"] < row["champion_window_f1"]
     assert "does not beat the champion" in worse["gate"]
+    assert "(data:image/png;base64," in worse["gate_picture"]
 
     # The weak model made champion (forced): a default model trained on more data beats it.
     materialize(instance, "deployed_model", deploy_config(worse["new_model"], force=True))

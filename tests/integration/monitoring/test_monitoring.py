@@ -97,6 +97,7 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     low, high = scoring["expected_failures_interval"]
     assert low <= promised <= high
     assert 0 < scoring["expected_precision"] <= 1 and 0 < scoring["expected_recall"] <= 1
+    assert "(data:image/png;base64," in scoring["risk_picture"]
     waiting, check = _performance(instance)
     assert (waiting["deployed_model"], waiting["waiting_predictions"]) == (model, scored)
     assert waiting["labelled_predictions"] == 0
@@ -157,6 +158,8 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     # outside its interval, and says so once the statuses show it.
     assert decayed["last_batch_expected_failures"] > decayed["last_batch_failures"]
     assert ": outside the interval;" in decayed["last_batch_estimate"]
+    assert "(data:image/png;base64," in decayed["performance_picture"]
+    assert "(data:image/png;base64," in alarm.metadata["drift_picture"].value
     assert decayed["realized_f1"] < clean["realized_f1"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     chance = check.metadata["chance_of_a_batch_this_poor"].value

@@ -41,6 +41,12 @@ def test_join_split_and_train_record_their_numbers(env, instance, broker_url, qu
     assert "| failure type |" in model["failures_by_type"]
     [entry] = current_storage().registry().entries()
     assert entry.evaluation["pooled"]["f1"] == model["forward_chained_f1"]
+    # The evaluation's picture, in the metadata and as a file beside the card that shows it.
+    assert "(data:image/png;base64," in model["evaluation_picture"]
+    storage = current_storage().registry().storage
+    stem = entry.file_name.removesuffix(".pickle")
+    assert storage.read_file(f"{stem}.evaluation.png").startswith(b"\x89PNG")
+    assert f"]({stem}.evaluation.png)" in storage.read_file(f"{stem}.md").decode()
 
 
 def test_the_forward_chained_evaluation_can_be_left_out(env, instance, broker_url, queues):
@@ -54,6 +60,7 @@ def test_the_forward_chained_evaluation_can_be_left_out(env, instance, broker_ur
     model = metadata(result, "trained_model")
     assert "forward_chained_f1" not in model
     assert model["forward_chained"].startswith("No forward-chained evaluation")
+    assert "evaluation_picture" not in model
 
 
 def test_the_split_fraction_is_configurable(env, instance, broker_url, queues):
