@@ -88,10 +88,10 @@ def _morning_estimate(scored: "pd.DataFrame", capacity: int | None) -> dict:
     at_threshold = estimate(probabilities, scored["over_threshold"].to_numpy()).summary()
     figures = {key: value for key, value in at_threshold.items() if value is not None}
     if capacity is not None:
-        visited = estimate(probabilities, scored["at_risk"].to_numpy())
+        visited = estimate(probabilities, scored["at_risk"].to_numpy()).summary()
         at_capacity = {
-            "expected_precision_at_capacity": visited.summary()["expected_precision"],
-            "expected_recall_at_capacity": visited.summary()["expected_recall"],
+            "expected_precision_at_capacity": visited["expected_precision"],
+            "expected_recall_at_capacity": visited["expected_recall"],
         }
         figures |= {key: value for key, value in at_capacity.items() if value is not None}
     return figures
