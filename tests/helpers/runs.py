@@ -63,6 +63,16 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
+def observed(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """The metadata of the run's observations of the asset, newest last."""
+    return {
+        key: value.value
+        for event in result.all_events
+        if event.event_type_value == "ASSET_OBSERVATION" and event.asset_key == dg.AssetKey(asset)
+        for key, value in event.asset_observation_data.asset_observation.metadata.items()
+    }
+
+
 def ingest(instance, url: str, queues: dict[str, str], readings=(), statuses=()) -> None:
     """Publish full records' readings and statuses, then run both ingestion jobs."""
     if readings:

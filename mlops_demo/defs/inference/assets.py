@@ -2,6 +2,7 @@
 model; every prediction kept in the prediction log. Scoring's modules (and pandas with them)
 are imported by the functions that score: checks.py says why."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -97,12 +98,16 @@ def _morning_estimate(scored: "pd.DataFrame", capacity: int | None) -> dict:
     return figures
 
 
-def _risk_picture(scored: "pd.DataFrame") -> dict:
+def _risk_picture(scored: "pd.DataFrame") -> Iterator[dg.AssetObservation]:
+    """The picture as an observation of devices_at_risk, logged once the list is stored: drawing
+    it (matplotlib's import included) takes longer than the scoring, and a planner waiting for
+    the list never waits for it."""
     if scored.empty:
-        return {}
+        return
     from mlops_demo.core.pictures.inference import risk_picture
 
-    return picture_metadata("risk_picture", risk_picture(scored))
+    picture = picture_metadata("risk_picture", risk_picture(scored))
+    yield dg.AssetObservation(asset_key=devices_at_risk.key, metadata=picture)
 
 
 def _shadow_scoring(
@@ -162,7 +167,7 @@ def devices_at_risk(
     deployed_model: ModelEntry,
     storage: StorageResource,
     inference_settings: InferenceSettings,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
     """The readings whose status has not arrived yet (today's), scored by the deployed model:
     which machines are predicted to fail. Readings outside what the model was trained on are
     refused, with the reason; every prediction is appended to the prediction log. The newest
@@ -183,7 +188,7 @@ def devices_at_risk(
     at_risk = scored[scored["at_risk"]]
     # Tells the automation that a deployment made earlier in this run needs no run of its own.
     context.instance.add_run_tags(context.run.run_id, {SCORED_WITH_TAG: entry.name})
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "model_name": entry.name,
             "num_unknown": len(to_score) + len(refused),
@@ -200,7 +205,6 @@ def devices_at_risk(
             "devices_at_risk": dg.MetadataValue.json(sorted(int(u) for u in at_risk[UDI])),
             "riskiest": _riskiest_table(scored),
             **_morning_estimate(scored, capacity),
-            **_risk_picture(scored),
             "predictions_stored": stored,
             **shadow,
             "note": "every reading has its status: nothing is waiting to be scored"
@@ -214,3 +218,4 @@ def devices_at_risk(
             ),
         ],
     )
+    yield from _risk_picture(scored)

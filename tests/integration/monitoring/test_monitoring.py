@@ -12,6 +12,7 @@ from helpers.runs import (
     ingest,
     materialize,
     metadata,
+    observed,
     run_job,
     train_config,
 )
@@ -85,7 +86,8 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     model = _deploy(instance, env)
 
     # Readings 1501-2000 wait for their status: scored, and waiting in the performance.
-    scoring = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
+    scored_run = materialize(instance, "devices_at_risk")
+    scoring = metadata(scored_run, "devices_at_risk")
     # None refused is an empty list, not a row per reading (a pandas alignment trap, seen).
     assert (scoring["num_refused"], scoring["refused"]) == (0, [])
     scored = scoring["num_scored"]
@@ -97,7 +99,9 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     low, high = scoring["expected_failures_interval"]
     assert low <= promised <= high
     assert 0 < scoring["expected_precision"] <= 1 and 0 < scoring["expected_recall"] <= 1
-    assert "(data:image/png;base64," in scoring["risk_picture"]
+    # The picture follows the list, as an observation: drawing it never delays the list.
+    assert "risk_picture" not in scoring
+    assert "(data:image/png;base64," in observed(scored_run, "devices_at_risk")["risk_picture"]
     waiting, check = _performance(instance)
     assert (waiting["deployed_model"], waiting["waiting_predictions"]) == (model, scored)
     assert waiting["labelled_predictions"] == 0
@@ -228,7 +232,8 @@ def test_a_model_waiting_for_evidence_shadows_the_champion_and_live_labels_settl
     assert registry.statuses()[waiting] == "trained" and registry.shadow().name == waiting
 
     # Both score readings 1001-1500; the shadow's verdicts are logged as shadow.
-    scoring = metadata(materialize(instance, "devices_at_risk"), "devices_at_risk")
+    scored_run = materialize(instance, "devices_at_risk")
+    scoring = metadata(scored_run, "devices_at_risk")
     assert (scoring["model_name"], scoring["shadow_model"]) == (champion, waiting)
     assert scoring["shadow_scored"] > 0
     log = current_storage().predictions().read_frame()
