@@ -17,6 +17,7 @@ from mlops_demo.defs import automation
 from mlops_demo.defs.deployment import assets as deployment
 from mlops_demo.defs.deployment import checks as deployment_checks
 from mlops_demo.defs.deployment import jobs as deployment_jobs
+from mlops_demo.defs.housekeeping import jobs as housekeeping
 from mlops_demo.defs.inference import assets as inference
 from mlops_demo.defs.ingestion import assets as ingestion
 from mlops_demo.defs.monitoring import assets as monitoring
@@ -56,8 +57,15 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
                 training_checks.trained_model_f1_meets_floor,
                 deployment_checks.deployed_model_matches_registry_hash,
             ],
-            jobs=[training_jobs.train_ml_model, deployment_jobs.deploy_model],
-            schedules=[training_jobs.train_ml_model_schedule],
+            jobs=[
+                training_jobs.train_ml_model,
+                deployment_jobs.deploy_model,
+                housekeeping.clean_up_dagster_history,
+            ],
+            schedules=[
+                training_jobs.train_ml_model_schedule,
+                housekeeping.clean_up_dagster_history_schedule,
+            ],
             sensors=[
                 automation.default_automation_condition_sensor(interval),
                 training_sensors.retrain_on_drift_or_decay_sensor(interval),

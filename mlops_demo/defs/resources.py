@@ -41,6 +41,7 @@ from mlops_demo.core.storage.landing import LandingArea
 from mlops_demo.core.storage.predictions import PredictionLog
 from mlops_demo.core.storage.protocol import Store
 from mlops_demo.core.transport import broker
+from mlops_demo.defs.housekeeping.settings import HousekeepingSettings
 from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
@@ -193,6 +194,7 @@ STAGE_SETTINGS = {
     "gate_settings": GateSettings,
     "inference_settings": InferenceSettings,
     "monitoring_settings": MonitoringSettings,
+    "housekeeping_settings": HousekeepingSettings,
 }
 Settings = TypeVar("Settings", bound=pydantic.BaseModel)
 

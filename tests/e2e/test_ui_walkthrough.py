@@ -17,10 +17,11 @@ from mlops_demo.devserver.dagster_dev import DagsterDev
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.e2e]
 
-RUNNING_SENSORS = (
+RUNNING_AUTOMATION = (
     "default_automation_condition_sensor",
     "min_number_of_machine_statuses_sensor",
     "min_number_of_readings_sensor",
+    "clean_up_dagster_history_schedule",
 )
 STOPPED_AUTOMATION = ("retrain_on_drift_or_decay_sensor", "train_ml_model_schedule")
 GROUPS = ("ingestion", "model_training", "deployment", "inference", "monitoring")
@@ -79,9 +80,9 @@ _TOGGLES = """names => Object.fromEntries(names.map(name => {
 def _sensors_run_and_say_why_they_skip(ui: DagsterUI, readings_queue: str) -> None:
     ui.open()
     ui.nav("Automation")
-    for name in RUNNING_SENSORS + STOPPED_AUTOMATION:
+    for name in RUNNING_AUTOMATION + STOPPED_AUTOMATION:
         ui.page.get_by_text(name, exact=True).wait_for()
-    expected = {name: name in RUNNING_SENSORS for name in RUNNING_SENSORS + STOPPED_AUTOMATION}
+    expected = {name: name in RUNNING_AUTOMATION for name in RUNNING_AUTOMATION + STOPPED_AUTOMATION}
     for _ in range(30):  # the toggles show their state once the page's queries answer
         toggles = ui.page.evaluate(_TOGGLES, list(expected))
         if toggles == expected:

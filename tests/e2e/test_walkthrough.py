@@ -189,6 +189,9 @@ def _reset(home) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+# PostgreSQL for both: the JSONL store with a SQLite instance runs the same loop through a real
+# dagster dev in the browser walkthrough (test_ui_walkthrough.py), and once is enough for each.
+@pytest.mark.parametrize("backend", ["postgres+postgres"], indirect=True)
 def test_the_walkthrough_runs_the_whole_loop_and_automation_follows(
     env, backend, tmp_path, broker_url, queues
 ):

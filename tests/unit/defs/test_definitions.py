@@ -8,6 +8,7 @@ import yaml
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.definitions import defs
+from mlops_demo.defs.housekeeping.settings import HousekeepingSettings
 from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
@@ -71,6 +72,7 @@ def test_job_names_and_selections():
         "get_all_daily_machine_statuses_job",
         "train_ml_model",
         "deploy_model",
+        "clean_up_dagster_history",
     }
     readings = defs.resolve_job_def("get_all_readings_job")
     statuses = defs.resolve_job_def("get_all_daily_machine_statuses_job")
@@ -86,15 +88,27 @@ def test_job_names_and_selections():
     }
 
 
-def test_training_job_and_its_stopped_schedule():
+def test_training_job_and_its_stopped_schedule_and_the_nightly_cleanup():
     job = defs.resolve_job_def("train_ml_model")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == GROUPS[
         "model_training"
     ]
-    [schedule] = defs.schedules
-    assert (schedule.name, schedule.job_name) == ("train_ml_model_schedule", "train_ml_model")
-    assert schedule.cron_schedule == "*/10 * * * *"
-    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    schedules = {
+        schedule.name: (schedule.job_name, schedule.cron_schedule, schedule.default_status)
+        for schedule in defs.schedules
+    }
+    assert schedules == {
+        "train_ml_model_schedule": (
+            "train_ml_model",
+            "*/10 * * * *",
+            dg.DefaultScheduleStatus.STOPPED,
+        ),
+        "clean_up_dagster_history_schedule": (
+            "clean_up_dagster_history",
+            "30 3 * * *",
+            dg.DefaultScheduleStatus.RUNNING,
+        ),
+    }
 
 
 def test_the_deployment_job_scores_in_the_same_run():
@@ -185,6 +199,7 @@ def test_resources_are_the_broker_the_storage_each_stages_settings_and_the_safe_
         "gate_settings": GateSettings,
         "inference_settings": InferenceSettings,
         "monitoring_settings": MonitoringSettings,
+        "housekeeping_settings": HousekeepingSettings,
         "io_manager": SafeIOManager,
     }
 

@@ -115,6 +115,7 @@ def test_urls_are_bound_as_env_vars_and_everything_else_as_values():
         "gate_settings",
         "inference_settings",
         "monitoring_settings",
+        "housekeeping_settings",
         "io_manager",
     }
     for resource in (r for r in resources.values() if isinstance(r, dg.ConfigurableResource)):
