@@ -80,9 +80,10 @@ _TOGGLES = """names => Object.fromEntries(names.map(name => {
 def _sensors_run_and_say_why_they_skip(ui: DagsterUI, readings_queue: str) -> None:
     ui.open()
     ui.nav("Automation")
-    for name in RUNNING_AUTOMATION + STOPPED_AUTOMATION:
+    every = RUNNING_AUTOMATION + STOPPED_AUTOMATION
+    for name in every:
         ui.page.get_by_text(name, exact=True).wait_for()
-    expected = {name: name in RUNNING_AUTOMATION for name in RUNNING_AUTOMATION + STOPPED_AUTOMATION}
+    expected = {name: name in RUNNING_AUTOMATION for name in every}
     for _ in range(30):  # the toggles show their state once the page's queries answer
         toggles = ui.page.evaluate(_TOGGLES, list(expected))
         if toggles == expected:
