@@ -64,6 +64,8 @@ class ModelEntry(TrainingSummary):
     # The forest as arrays beside the pickle (core/model/array_forest.py), which scoring reads
     # instead; None for a model of another kind, which scores by its pickle.
     arrays_sha256: str | None = None
+    # The registry's retention removed the model's files; its entry and card stay.
+    files_removed: bool = False
 
     @property
     def file_name(self) -> str:

@@ -246,6 +246,28 @@ class ModelRegistry:
             self._write(models, [*history, deployment])
         return entry, deployment
 
+    def remove_old_files(self, keep_newest: int) -> list[str]:
+        """Remove the model and array files of every model but the newest `keep_newest`, the
+        champion, the models a rollback can reach and the shadow; their entries, cards and
+        pictures stay. Returns the models whose files went. The entries are marked first, so a
+        crash in between leaves a file too many, never an entry without its file."""
+        with self.storage.locked():
+            models, history = self._read()
+            shadow = self.shadow()
+            kept = {entry.name for entry in models[-keep_newest:]} | set(_deployed_stack(history))
+            kept |= {shadow.name} if shadow else set()
+            going = [e for e in models if e.name not in kept and not e.files_removed]
+            if not going:
+                return []
+            names = {entry.name for entry in going}
+            self._write(
+                [replace(e, files_removed=True) if e.name in names else e for e in models], history
+            )
+            for entry in going:
+                self.storage.remove_file(entry.file_name)
+                self.storage.remove_file(entry.arrays_file_name)
+        return [entry.name for entry in going]
+
     # Loading -----------------------------------------------------------------------------
 
     def resolve(self, requested: str) -> ModelEntry:
@@ -264,6 +286,12 @@ class ModelRegistry:
         raise RegistryError(f"{requested!r} is not a registered model. {self._choices(entries)}")
 
     def _verified_bytes(self, entry: ModelEntry, file_name: str, sha256: str) -> bytes:
+        if entry.files_removed:
+            raise RegistryError(
+                f"{entry.name}'s files were removed by the registry's retention, which keeps the "
+                "newest MLOPS_KEEP_MODELS models, the champion and every model a rollback can "
+                f"reach; its card ({PurePosixPath(entry.file_name).stem}.md) stays."
+            )
         try:
             data = self.storage.read_file(file_name)
         except FileNotFoundError:

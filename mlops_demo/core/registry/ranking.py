@@ -25,6 +25,9 @@ def candidate_rows(registry: ModelRegistry, test_data: pd.DataFrame) -> list[dic
             "gate": entry.gate.reason,
             "created_at": entry.created_at,
         }
+        if entry.files_removed:
+            rows.append({**row, "newest_test_f1": None, "problem": "files removed (retention)"})
+            continue
         try:
             model, _ = registry.load(entry.name)
         except RegistryError as exc:

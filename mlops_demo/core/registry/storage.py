@@ -26,6 +26,9 @@ class RegistryStorage(Protocol):
 
     def write_file(self, name: str, data: bytes) -> None: ...
 
+    def remove_file(self, name: str) -> None:
+        """Remove a file if it is there."""
+
     def read_file(self, name: str) -> bytes:
         """A model's or a card's bytes; FileNotFoundError when there are none."""
 
@@ -55,6 +58,9 @@ class FolderRegistryStorage:
     def write_file(self, name: str, data: bytes) -> None:
         ensure_dir(self.directory)
         write_atomically(self.directory / name, data)
+
+    def remove_file(self, name: str) -> None:
+        (self.directory / name).unlink(missing_ok=True)
 
     def read_file(self, name: str) -> bytes:
         return (self.directory / name).read_bytes()
@@ -126,6 +132,9 @@ class PostgresRegistryStorage:
             "ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data, stored_at = now()",
             (name, data),
         )
+
+    def remove_file(self, name: str) -> None:
+        self._execute("DELETE FROM {files} WHERE name = %s", (name,))
 
     def read_file(self, name: str) -> bytes:
         row = self._execute("SELECT data FROM {files} WHERE name = %s", (name,))

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from mlops_demo.core.registry.entries import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.automation import AFTER_PASSING_CHECKS
+from mlops_demo.defs.housekeeping.settings import HousekeepingSettings
 from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
 
@@ -40,13 +41,18 @@ def _table(rows: list[dict]) -> dg.TableMetadataValue:
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"}, automation_condition=AFTER_PASSING_CHECKS)
 def production_model_candidates(
-    trained_model: ModelEntry, test_data, storage: StorageResource
+    context: dg.AssetExecutionContext,
+    trained_model: ModelEntry,
+    test_data,
+    storage: StorageResource,
+    housekeeping_settings: HousekeepingSettings,
 ) -> dg.MaterializeResult:
     """Applies the newest model's gate on the newest labelled readings neither trained on: a
     candidate if it beats the champion by more than MLOPS_CHAMPION_MARGIN with evidence, rejected
     if it does not beat it, and left trained while the evidence is not enough yet.
     Lists every model with its status; paste the recommended `model_name` into deploy_model's
-    Launchpad config."""
+    Launchpad config. Models past MLOPS_KEEP_MODELS lose their files first (never the champion,
+    one a rollback can reach, or the shadow), so the listing loads a bounded number of models."""
     # The ranking's pandas only in the runs that rank (checks.py says why).
     from mlops_demo.core.pictures.gate import gate_picture
     from mlops_demo.core.registry.ranking import candidate_rows, recommend
@@ -56,6 +62,9 @@ def production_model_candidates(
         status = registry.decide(trained_model.name)
     except RegistryError as exc:  # the registry was reset or moved since training
         raise dg.Failure(description=f"the newest model cannot be decided on: {exc}") from None
+    removed = registry.remove_old_files(housekeeping_settings.keep_models)
+    if removed:
+        context.log.info(f"removed the files of {len(removed)} models: {', '.join(removed)}")
     rows = candidate_rows(registry, test_data)
     recommended = recommend(rows)
     return dg.MaterializeResult(
@@ -65,6 +74,7 @@ def production_model_candidates(
             "gate": trained_model.gate.reason,
             "recommended_model": recommended or "none",
             "num_candidates": len(rows),
+            "model_files_removed": len(removed),
             "candidates": _table(rows),
             "launchpad_config": dg.MetadataValue.md(
                 "```yaml\nops:\n  deployed_model:\n    config:\n"

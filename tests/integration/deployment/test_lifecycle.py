@@ -78,6 +78,25 @@ def test_a_worse_model_is_rejected_and_a_better_one_accepted(
     }
 
 
+def test_models_past_the_kept_number_lose_their_files_and_stay_listed(
+    champion, instance, env, monkeypatch
+):
+    monkeypatch.setenv("MLOPS_KEEP_MODELS", "1")
+    worse = _train_and_gate(instance, n_estimators=1, min_samples_leaf=200)
+    assert worse["model_files_removed"] == 0  # the newest and the champion
+    newer = _train_and_gate(instance, n_estimators=1, min_samples_leaf=200)
+    assert newer["model_files_removed"] == 1
+    rows = _rows(newer)
+    assert rows[worse["new_model"]]["status"] == "rejected"
+    assert rows[worse["new_model"]]["problem"] == "files removed (retention)"
+    assert rows[worse["new_model"]]["newest_test_f1"] is None
+    assert rows[champion]["newest_test_f1"] is not None and rows[champion]["status"] == "deployed"
+    message = failure_message(
+        materialize(instance, "deployed_model", deploy_config(worse["new_model"], True), False)
+    )
+    assert "removed by the registry's retention" in message
+
+
 def test_a_rejected_model_deploys_only_when_forced(champion, instance, env):
     worse = _train_and_gate(instance, n_estimators=1, min_samples_leaf=200)
     refused = materialize(instance, "deployed_model", deploy_config(worse["new_model"]), False)

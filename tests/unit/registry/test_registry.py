@@ -307,3 +307,32 @@ def test_scoring_refuses_arrays_whose_model_changed_since_it_was_deployed(regist
     entry = _register(registry, trained_forest[0])
     with pytest.raises(RegistryError, match=r"not the .* it had when it was deployed"):
         registry.load_scorer(entry.name, "0" * 64)
+
+
+def test_old_models_lose_their_files_and_keep_their_entries_and_cards(registry):
+    rolled_back_to, champion, *old = (_register(registry) for _ in range(5))
+    registry.deploy(rolled_back_to.name)
+    registry.deploy(champion.name)
+    shadow = _register(registry)
+    newest = registry.register({"w": 9}, summary(), gate())  # undecided: not the shadow
+    statuses = registry.statuses()
+    assert registry.shadow() == shadow
+
+    removed = registry.remove_old_files(keep_newest=1)
+
+    assert removed == [entry.name for entry in old]
+    assert registry.remove_old_files(keep_newest=1) == []
+    assert registry.statuses() == statuses and len(registry.entries()) == 7
+    for entry in old:
+        with pytest.raises(FileNotFoundError):
+            registry.storage.read_file(entry.file_name)
+        card = registry.storage.read_file(entry.file_name.replace("pickle", "md")).decode()
+        assert entry.sha256 in card
+        with pytest.raises(RegistryError, match="removed by the registry's retention"):
+            registry.load(entry.name)
+        with pytest.raises(RegistryError, match="removed by the registry's retention"):
+            registry.deploy(entry.name, force=True)
+    for entry in (rolled_back_to, champion, shadow, newest):
+        registry.load(entry.name)
+    _, back = registry.deploy("previous")
+    assert back.model == rolled_back_to.name
