@@ -148,3 +148,24 @@ def test_no_production_file_falls_back_to_a_password():
     assert values["generatePostgresqlPasswordSecret"] is False
     assert values["global"]["postgresqlSecretName"] == values["postgresql"]["existingSecret"]
     assert "postgresqlPassword" not in values["postgresql"]
+
+
+def test_every_instance_keeps_ticks_for_the_same_days_and_the_chart_too():
+    homes = (".dagster_home", ".dagster_home_postgres", "deploy")
+    retention = [
+        yaml.safe_load((REPO_ROOT / home / "dagster.yaml").read_text())["retention"]
+        for home in homes
+    ]
+    assert all(kept == retention[0] for kept in retention)
+    by_kind = {"schedule": "schedule", "sensor": "sensor", "autoMaterialize": "auto_materialize"}
+    chart = _yaml("helm-values.yaml")["retention"]
+    assert chart.pop("enabled") is True
+    for chart_kind, kind in by_kind.items():
+        days, chart_days = (
+            retention[0][kind]["purge_after_days"],
+            chart[chart_kind]["purgeAfterDays"],
+        )
+        if isinstance(days, int):
+            assert chart_days == days
+        else:  # the chart also needs "started": kept like the ticks that launched a run
+            assert chart_days == {**days, "started": days["success"]}
