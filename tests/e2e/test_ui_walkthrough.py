@@ -156,6 +156,13 @@ def _deploy_from_the_launchpad(
     )
 
 
+def _the_picture_is_drawn(ui: DagsterUI, key: str, says: str, shot: str) -> None:
+    picture = ui.show_picture(key, shot)
+    # 750 px wide (core/pictures/canvas.py), decoded by the browser, captioned.
+    assert picture["complete"] and picture["width"] == 750 and picture["height"] > 100, picture
+    assert says in picture["caption"], picture["caption"]
+
+
 def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     # 2. Automation: the sensors run by default; a tick says why it skipped.
     _sensors_run_and_say_why_they_skip(ui, queues["readings"])
@@ -180,6 +187,9 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
 
     # 6. Jobs > train_ml_model > Materialize all; the candidates follow by themselves.
     _train_from_the_jobs_page(ui)
+    ui.open_asset("trained_model")
+    ui.wait_for(r"\nevaluation_picture\s*\n", "trained_model's picture")
+    _the_picture_is_drawn(ui, "evaluation_picture", "Forward-chained", "evaluation-picture.png")
     ui.open_asset("production_model_candidates")
     first = ui.wait_for(
         ui.metadata_pattern("recommended_model", f"({MODEL})"), "the first candidate"
@@ -213,6 +223,7 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     status = ui.wait_for(
         ui.metadata_pattern("new_model_status", "(candidate|rejected|trained)"), "gate"
     )
+    _the_picture_is_drawn(ui, "gate_picture", "champion", "gate-picture.png")
     _deploy_from_the_launchpad(ui, second, second, force=status.group(1) != "candidate")
     # The rollback from the asset's own Launchpad: the automation scores it.
     _deploy_from_the_launchpad(ui, "previous", first, alone=True)

@@ -126,6 +126,24 @@ class DagsterUI:
             )
             self.page.wait_for_timeout(200)
 
+    def show_picture(self, key: str, shot: str) -> dict:
+        """Click [Show Markdown] in the metadata row `key`, as a person opens a picture; wait for
+        the PNG to be drawn, take the screenshot `shot`, close the dialog. Returns the image's
+        size and its caption as the page shows them."""
+        row = self.page.locator("tr", has_text=key).first
+        row.get_by_text("[Show Markdown]").click()
+        dialog = self.page.get_by_role("dialog")
+        image = dialog.locator('img[src^="data:image/png;base64,"]').first
+        image.wait_for()
+        drawn = image.evaluate(
+            "i => ({complete: i.complete, width: i.naturalWidth, height: i.naturalHeight})"
+        )
+        drawn["caption"] = dialog.inner_text()
+        self.page.wait_for_timeout(500)  # the dialog fades in: a shot before shows it half drawn
+        self.shot(shot)
+        dialog.get_by_role("button", name="Close").click()
+        return drawn
+
     def metadata_pattern(self, key: str, value: str) -> str:
         """A metadata row of an asset's overview: key, then its timestamp, then the value."""
         return rf"\n{re.escape(key)}\s*\n[^\n]*\n\s*{value}"
