@@ -211,6 +211,10 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     assert re.search(r"(overstrain|power|heat dissipation|tool wear)\s", ui.text())
     ui.page.get_by_text("riskiest", exact=True).first.scroll_into_view_if_needed()
     ui.shot("devices-at-risk-riskiest.png")
+    # Its picture is drawn after the list is stored: an observation in the asset's Events.
+    ui.open_asset("devices_at_risk", "events")
+    ui.page.locator('[aria-label="observation"]').first.click()
+    _the_picture_is_drawn(ui, "risk_picture", "riskiest machines", "risk-picture.png")
 
     # 9. More data, a second model through the gate, deployed, then rolled back.
     _published_batches_are_stored(ui, readings, "cleaned_readings", "1,500")
@@ -236,6 +240,9 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     ui.open_asset("deployed_model_performance")
     ui.wait_for(ui.metadata_pattern("deployed_model", re.escape(first)), "realized performance")
     ui.wait_for(ui.metadata_pattern("waiting_predictions", "0"), "every prediction labelled")
+    _the_picture_is_drawn(
+        ui, "performance_picture", "realized precision", "performance-picture.png"
+    )
     ui.open_asset("deployed_model_performance", f"checks&checkDetail={REALIZED_F1_CHECK}")
     ui.wait_for(
         r"Latest execution\s+(newest batch of \d+ labelled predictions|no verdict yet: the "
@@ -253,5 +260,6 @@ def test_the_readme_walkthrough_click_by_click(ui, env, queues):
     # Torque (and what is made from it); the temperatures' wander since training is no alarm.
     ui.wait_for(r"drifted: [^\n]*Torque \[Nm\] mean 4\d\.\d -> 3\d\.\d", "the drift warning")
     ui.shot("drift-check.png")
+    _the_picture_is_drawn(ui, "drift_picture", "Each test that fired", "drift-picture.png")
     drifting.quit()
     statuses.quit()
