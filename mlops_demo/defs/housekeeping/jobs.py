@@ -40,6 +40,8 @@ def delete_runs_finished_before(
     runs past the cutoff are listed: a nightly run deletes about a day of runs, however long
     the history."""
     due = instance.get_run_ids(dg.RunsFilter(statuses=FINISHED, created_before=cutoff))
+    if not due:  # most nights, until the history is older than the retention
+        return 0, 0
     kept = runs_holding_the_newest(instance) & set(due)
     doomed = [run_id for run_id in due if run_id not in kept]
     for done, run_id in enumerate(doomed, start=1):
