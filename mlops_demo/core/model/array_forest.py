@@ -16,9 +16,11 @@ import zipfile
 import numpy as np
 import pandas as pd
 
+from mlops_demo.core.model import platt
 from mlops_demo.core.model.features import FEATURE_COLUMNS, model_inputs
 
-ARRAYS_FORMAT = 1
+# 2: the calibration's sigmoid reads the log-odds of the forest's score (`platt.py`).
+ARRAYS_FORMAT = 2
 # Rows scored at once: the walk keeps a node per row and tree, so this bounds its memory.
 ROWS_PER_CHUNK = 20_000
 
@@ -126,7 +128,7 @@ class ArrayForest:
             ]
             or [np.empty(0)]
         )
-        failure = 1.0 / (1.0 + np.exp(-(self.slope * scores + self.intercept)))
+        failure = platt.probability(scores, self.slope, self.intercept)
         return np.column_stack([1 - failure, failure])
 
     def predict(self, readings: pd.DataFrame) -> np.ndarray:

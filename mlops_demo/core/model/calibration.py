@@ -12,6 +12,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 
+from mlops_demo.core.model import platt
+
 
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     precision, recall, thresholds = precision_recall_curve(y, scores)
@@ -19,6 +21,7 @@ def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1))]) if len(thresholds) else 0.5
 
 
+SIGMOID_INPUT = "log-odds of the forest's score"
 # Fewer failures in the newest rows than this, and the forest is calibrated out of bag instead.
 MIN_CALIBRATION_FAILURES = 3
 
@@ -26,11 +29,12 @@ MIN_CALIBRATION_FAILURES = 3
 class CalibratedForest(ClassifierMixin, BaseEstimator):
     """A random forest whose scores are probabilities, and its threshold for the failure F1.
 
-    The rows come oldest first. The forest is fitted on the older part and Platt scaling maps
-    its scores to probabilities on the newer `calibration_share`, rows it never saw: calibrating
-    on the fitted rows would learn the forest's overconfidence there. Where the newer part holds
-    too few failures (or the older no example of both classes), the forest is fitted on every
-    row and calibrated on its out-of-bag scores instead; `calibrated_on_` says which.
+    The rows come oldest first. The forest is fitted on the older part, and Platt scaling (on
+    the scores' log-odds, `core/model/platt.py`) maps its scores to probabilities on the newer
+    `calibration_share`, rows it never saw: calibrating on the fitted rows would learn the
+    forest's overconfidence there. Where the newer part holds too few failures (or the older no
+    example of both classes), the forest is fitted on every row and calibrated on its
+    out-of-bag scores instead; `calibrated_on_` says which.
     """
 
     def __init__(
@@ -82,11 +86,20 @@ class CalibratedForest(ClassifierMixin, BaseEstimator):
             )
             calibrated = self._calibrate(scores)
         self.classes_ = self.forest_.classes_
+        self.sigmoid_input_ = SIGMOID_INPUT
         self.threshold_ = best_f1_threshold(y, calibrated)
         return self
 
     def _calibrate(self, scores: np.ndarray) -> np.ndarray:
-        return self.calibrator_.predict_proba(scores.reshape(-1, 1))[:, 1]
+        slope, intercept = self.calibrator_.coef_[0, 0], self.calibrator_.intercept_[0]
+        return platt.probability(scores, slope, intercept)
+
+    def __setstate__(self, state: dict) -> None:
+        # Pickles from before the sigmoid read log-odds would load and score wrongly: refuse
+        # them, as the registry refuses any model saved by another version.
+        if state.get("sigmoid_input_") != SIGMOID_INPUT and "calibrator_" in state:
+            raise ValueError(f"its sigmoid reads {state.get('sigmoid_input_', 'raw scores')}")
+        super().__setstate__(state)
 
     def predict_proba(self, X):
         failure = self._calibrate(self.forest_.predict_proba(X)[:, 1])
@@ -105,7 +118,7 @@ def _platt(scores: np.ndarray, y: np.ndarray) -> LogisticRegression:
     # Rows with one score add to the likelihood as one row with their weights summed, and a
     # forest's scores take a few thousand values: the same sigmoid from far fewer rows.
     values, row_value = np.unique(scores, return_inverse=True)
-    features = np.concatenate([values, values]).reshape(-1, 1)
+    features = np.tile(platt.log_odds(values), 2).reshape(-1, 1)
     labels = np.concatenate([np.ones(len(values)), np.zeros(len(values))])
     weights = np.concatenate(
         [np.bincount(row_value, weights=target), np.bincount(row_value, weights=1 - target)]

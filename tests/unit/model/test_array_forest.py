@@ -10,7 +10,12 @@ import pytest
 
 from mlops_demo.core.messages.records import READING_FIELDS
 from mlops_demo.core.model import features, training
-from mlops_demo.core.model.array_forest import ArrayForest, ArrayFormatError, arrays_of
+from mlops_demo.core.model.array_forest import (
+    ARRAYS_FORMAT,
+    ArrayForest,
+    ArrayFormatError,
+    arrays_of,
+)
 from mlops_demo.core.plant.simulator import simulate
 
 
@@ -73,7 +78,9 @@ class _Planted:
 def test_arrays_holding_a_pickle_are_refused_without_running_it(tmp_path):
     planted = tmp_path / "planted"
     buffer = tmp_path / "model.npz"
-    np.savez(buffer, format=np.array(1), features=np.array([_Planted(planted)], dtype=object))
+    np.savez(
+        buffer, format=np.array(ARRAYS_FORMAT), features=np.array([_Planted(planted)], dtype=object)
+    )
     with pytest.raises(ArrayFormatError, match="allow_pickle"):
         ArrayForest(buffer.read_bytes())
     assert not planted.exists()

@@ -4,10 +4,11 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from mlops_demo.core.model import features, pipeline
+from mlops_demo.core.model import features, pipeline, platt
 from mlops_demo.core.model.calibration import CalibratedForest, _platt
 from mlops_demo.core.model.spec import Hyperparameters
 from mlops_demo.core.plant.simulator import simulate
@@ -20,7 +21,7 @@ def test_platt_on_scores_grouped_by_value_is_platt_on_every_row():
     y = failed.astype(int)
     target = np.where(y == 1, (y.sum() + 1) / (y.sum() + 2), 1 / (len(y) - y.sum() + 2))
     every_row = LogisticRegression(C=1e6).fit(
-        np.concatenate([scores, scores]).reshape(-1, 1),
+        np.tile(platt.log_odds(scores), 2).reshape(-1, 1),
         np.concatenate([np.ones(len(y)), np.zeros(len(y))]),
         sample_weight=np.concatenate([target, 1 - target]),
     )
@@ -28,6 +29,31 @@ def test_platt_on_scores_grouped_by_value_is_platt_on_every_row():
     assert len(np.unique(scores)) < 200  # the grouping had work to do
     assert np.allclose(grouped.coef_, every_row.coef_, rtol=1e-4)
     assert np.allclose(grouped.intercept_, every_row.intercept_, rtol=1e-4)
+
+
+def test_readings_a_few_trees_call_failing_keep_their_share_of_the_failures():
+    # Per forest score: readings, failures. A sigmoid of the raw score is too flat near 0 and
+    # gives the 0.03 group about 1 of its 20 failures; on the log-odds it gives them 7.
+    groups = {0.0: (20_000, 20), 0.03: (400, 20), 0.5: (100, 50), 0.97: (200, 194)}
+    scores = np.concatenate([np.full(n, score) for score, (n, _) in groups.items()])
+    y = np.concatenate([np.arange(n) < failed for n, failed in groups.values()]).astype(int)
+    sigmoid = _platt(scores, y)
+    said = platt.probability(np.array(list(groups)), sigmoid.coef_[0, 0], sigmoid.intercept_[0])
+    expected = said * [n for n, _ in groups.values()]
+    assert expected[1] > 5
+    on_raw_scores = LogisticRegression(C=1e6).fit(scores.reshape(-1, 1), y)
+    assert 400 * on_raw_scores.predict_proba([[0.03]])[0, 1] < 2
+    assert abs(expected.sum() - y.sum()) < 0.05 * y.sum()
+
+
+def test_a_model_pickled_before_the_log_odds_sigmoid_is_refused_on_load():
+    machines = pd.DataFrame(simulate(2000))
+    model = CalibratedForest(RandomForestClassifier(n_estimators=5, random_state=0))
+    model.fit(features.model_inputs(machines), machines[features.LABEL_COLUMN].to_numpy())
+    assert pickle.loads(pickle.dumps(model)).threshold_ == model.threshold_
+    del model.sigmoid_input_
+    with pytest.raises(ValueError, match="sigmoid reads raw scores"):
+        pickle.loads(pickle.dumps(model))
 
 
 def test_each_tree_fits_at_most_its_share_of_the_rows():
