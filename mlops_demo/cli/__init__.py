@@ -17,6 +17,7 @@ COMMANDS = {
     "reset": "mlops_demo.cli.reset:reset",
     "ensure-broker": "mlops_demo.cli.ensure_broker:ensure_broker_command",
     "publish": "mlops_demo.cli.publish:publish",
+    "sensor-faults": "mlops_demo.cli.sensor_faults:sensor_faults",
 }
 
 

@@ -1,8 +1,9 @@
 """`mlops-demo reset [--yes]`: the demo back to a fresh start.
 
-Removes the JSONL stores and quarantine files, landing batches, the trained models (keeping
-trained-models/.gitkeep), the Dagster home's run history (keeping its dagster.yaml), and purges
-both queues. It refuses while a `dagster dev` of the project is running.
+Removes the JSONL stores and quarantine files, landing batches, the trained models and the
+sensor fault log beside them (keeping trained-models/.gitkeep), the Dagster home's run history
+(keeping its dagster.yaml), and purges both queues. It refuses while a `dagster dev` of the
+project is running.
 """
 
 from __future__ import annotations

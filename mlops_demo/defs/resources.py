@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import dagster as dg
 import pydantic
@@ -47,6 +47,9 @@ from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
 from mlops_demo.defs.monitoring.settings import MonitoringSettings
 from mlops_demo.defs.training.settings import GateSettings
+
+if TYPE_CHECKING:
+    from mlops_demo.core.monitoring.faults import FaultLog
 
 # Fields whose value may hold a password: bound as dg.EnvVar, never shown as a value.
 SECRET_FIELDS = frozenset({"broker_url", "store_url", "registry_key"})
@@ -144,6 +147,12 @@ class StorageResource(dg.ConfigurableResource):
                 "(MLOPS_REGISTRY_KEY, MLOPS_REGISTRY_KEY_FILE)"
             )
         return ModelRegistry(self.backend.registry_storage(), key)
+
+    def sensor_faults(self) -> FaultLog:
+        """The sensor faults the drift check found, kept beside the registry."""
+        from mlops_demo.core.monitoring.faults import FaultLog  # pandas: not at every run's start
+
+        return FaultLog(self.backend.registry_storage())
 
     def landing(self, stream: Stream) -> LandingArea:
         """This machine's landing area for the stream, always on local disk."""

@@ -141,3 +141,9 @@ def test_the_settings_table_lists_each_setting_once_where_it_is_set():
     # What only the commands read is read by code that is not a resource.
     package = "\n".join(p.read_text() for p in (REPO_ROOT / "mlops_demo").rglob("*.py"))
     assert by_commands and all(f'"{name}"' in package for name in by_commands)
+
+
+def test_the_response_policy_in_the_docs_is_the_one_the_checks_carry():
+    from mlops_demo.core.monitoring import policy
+
+    assert policy.as_markdown() in (REPO_ROOT / "docs" / "monitoring.md").read_text()

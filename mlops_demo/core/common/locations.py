@@ -26,6 +26,8 @@ PREDICTIONS_FILE = "predictions.jsonl"
 LANDING_DIR = "landing"
 MODELS_DIR = "trained-models"
 REGISTRY_FILE = "registry.json"
+# The sensor faults the drift check found, beside the registry (core/monitoring/faults.py).
+SENSOR_FAULTS_FILE = "sensor_faults.json"
 
 
 def resolve_data_dir(raw: str | None) -> Path:

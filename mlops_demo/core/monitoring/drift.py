@@ -71,6 +71,9 @@ class Finding:
     p_value: float
     detail: str  # the change in the reading's own units
     drifted: bool = False
+    # A step's size in the reading's units, and its place in the batch (its reading's position).
+    change: float = 0.0
+    at: int | None = None
 
 
 def skip_reason(reference: pd.DataFrame, newest: pd.DataFrame, minimum: int) -> str | None:
@@ -132,7 +135,7 @@ def _step(feature: str, reference: np.ndarray, before: np.ndarray, newest: np.nd
         f"{feature} steps by {changes[at]:+.2f} from one reading to the next ({z:.0f}x the "
         "training readings' spread of such changes)"
     )
-    return Finding("step", feature, float(z), p_value, detail)
+    return Finding("step", feature, float(z), p_value, detail, change=float(changes[at]), at=at)
 
 
 def _stuck(feature: str, reference: np.ndarray, newest: np.ndarray) -> Finding:

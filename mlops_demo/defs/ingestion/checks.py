@@ -192,8 +192,11 @@ RESEMBLE_TRAINING_DATA = dg.AssetCheckSpec(
     "readings: a step or a stuck value in the temperatures, the distribution of what does not "
     "wander, the speed-torque relation and early tool-wear resets (core/monitoring/drift.py says "
     "why each). Holm's correction keeps the chance of any alarm on a clean batch under "
-    "MLOPS_DRIFT_P_VALUE. No model deployed, or fewer than MLOPS_DRIFT_MIN_READINGS readings "
-    "on either side, gives no verdict.",
+    "MLOPS_DRIFT_P_VALUE. A sensor fault stays found, and the check fails on every batch, "
+    "until the sensor steps back or a person clears it (mlops-demo clear-sensor-fault); a "
+    "shift the model absorbs passes with a note (core/monitoring/faults.py, policy.py). No "
+    "model deployed, or fewer than MLOPS_DRIFT_MIN_READINGS readings on either side, gives no "
+    "verdict.",
 )
 
 
@@ -209,9 +212,8 @@ def _resemble_training_data(
         return _no_verdict(
             spec, "no model is deployed, so there is no training data to compare with"
         )
-    from mlops_demo.core.monitoring import (
-        drift,  # pandas: only once there is a model to compare with
-    )
+    # pandas: only once there is a model to compare with
+    from mlops_demo.core.monitoring import drift, policy
 
     thresholds = _thresholds(settings)
     readings, trained_through = storage.store(READINGS), champion.trained_through_udi
@@ -227,15 +229,20 @@ def _resemble_training_data(
     first_new = int(newest[UDI].min())
     before = readings.read_range(READING_FIELDS, last_udi=first_new - 1, newest=1)
     findings = drift.assess(reference, before, newest, thresholds)
-    verdict = drift.summary(findings)
+    followed = storage.sensor_faults().follow(findings, newest[UDI].to_numpy())
+    response, found = policy.drift_response(followed)
+    verdict = f"{found}. Tests: {drift.summary(findings)}"
     drifted = [f for f in findings if f.drifted]
     return _result(
         spec,
-        passed=not drifted,
+        passed=response in (policy.NOTHING, policy.ABSORBED),
         severity=dg.AssetCheckSeverity.WARN,
         description=verdict,
         metadata={
             "verdict": verdict,
+            **policy.metadata(response),
+            "policy": dg.MetadataValue.md(policy.as_markdown()),
+            "open_sensor_faults": dg.MetadataValue.json([f.described() for f in followed.open]),
             "model_name": champion.name,
             "tests": _drift_table(findings),
             "drifted_features": dg.MetadataValue.json(sorted({f.feature for f in drifted})),

@@ -180,10 +180,14 @@ def deployed_model_performance(
             ),
         },
         check_results=[
-            realized_f1_holds(current, expected, monitoring_settings),
+            realized_f1_holds(current, expected, monitoring_settings, _open_faults(storage)),
             _statuses_keep_arriving(context, storage, monitoring_settings),
         ],
     )
+
+
+def _open_faults(storage: StorageResource) -> list[str]:
+    return [f.described() for f in storage.sensor_faults().read() if f.is_open]
 
 
 # The newest labelled batches drawn: a month of mornings stays readable.

@@ -29,20 +29,37 @@ STATUSES_KEEP_ARRIVING = dg.AssetCheckSpec(
 
 
 def realized_f1_holds(
-    performance: "ModelPerformance | None", expected: "Expected", settings: MonitoringSettings
+    performance: "ModelPerformance | None",
+    expected: "Expected",
+    settings: MonitoringSettings,
+    open_faults: list[str],
 ) -> dg.AssetCheckResult:
+    """The newest labelled batch against what the model is expected to do, and what the loop
+    does about it: a decay retrains, unless a sensor fault is open (`open_faults`, described)."""
+    from mlops_demo.core.monitoring import policy
     from mlops_demo.core.monitoring.performance import decay_verdict
 
     minimum, p_value = settings.min_labelled_predictions, settings.decay_p_value
     verdict = decay_verdict(performance, expected, minimum, p_value)
+    if verdict.passed:
+        response = policy.HOLDS
+    else:
+        response = policy.DECAY_DURING_FAULT if open_faults else policy.DECAY
+    description = verdict.description
+    if not verdict.passed:
+        during = f" ({'; '.join(open_faults)})" if open_faults else ""
+        description += f". {response.action.capitalize()}{during}"
     batch = performance.last_batch if performance else None
     return dg.AssetCheckResult(
         check_name=REALIZED_F1_HOLDS.name,
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity.WARN,
-        description=verdict.description,
+        description=description,
         metadata={
-            "verdict": verdict.description,
+            "verdict": description,
+            **policy.metadata(response),
+            "policy": dg.MetadataValue.md(policy.as_markdown()),
+            "open_sensor_faults": dg.MetadataValue.json(open_faults),
             "realized_f1": plotted_number(performance.cumulative.f1) if performance else NAN,
             "last_batch_recall": plotted_number(batch.recall if batch else None),
             "last_batch_precision": plotted_number(batch.precision if batch else None),

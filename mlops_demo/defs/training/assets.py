@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, get_type_hints
 import dagster as dg
 from pydantic import Field, create_model
 
-from mlops_demo.core.messages.records import READING_FIELDS, STATUS_FIELDS
+from mlops_demo.core.messages.records import READING_FIELDS, STATUS_FIELDS, UDI
 from mlops_demo.core.messages.streams import READINGS, STATUSES
 from mlops_demo.core.model.spec import Hyperparameters
 from mlops_demo.core.registry.card import (
@@ -40,12 +40,17 @@ GROUP = "model_training"
     deps=["historic_readings", "historic_daily_statuses"],
 )
 def joined_cleaned_readings_and_statuses(storage: StorageResource) -> dg.Output:
-    """Readings joined with their daily status on UDI; readings without a status yet wait."""
+    """Readings joined with their daily status on UDI; readings without a status yet wait, and
+    readings a sensor fault touched are left out (the drift check's fault log)."""
     from mlops_demo.core.model import features, training
+    from mlops_demo.core.monitoring.faults import touched
 
     readings = storage.store(READINGS).read_frame(READING_FIELDS)
     statuses = storage.store(STATUSES).read_frame(STATUS_FIELDS)
     joined = training.join_on_udi(readings, statuses)
+    # Readings a sensor fault touched stay stored; a model must not learn them.
+    faulty = touched(storage.sensor_faults().read(), joined[UDI].to_numpy())
+    joined = joined[~faulty].reset_index(drop=True)
     return dg.Output(
         joined,
         metadata={
@@ -53,6 +58,7 @@ def joined_cleaned_readings_and_statuses(storage: StorageResource) -> dg.Output:
             "num_readings": len(readings),
             "num_statuses": len(statuses),
             "num_failures": int(joined[features.LABEL_COLUMN].sum()),
+            "num_left_out_sensor_faults": int(faulty.sum()),
         },
     )
 

@@ -141,11 +141,16 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
         TORQUE, "mechanical power [W]", "speed for its torque"
     }  # fmt: skip
     assert "Torque [Nm] mean " in alarm.description
-    # The stopped retrain sensor, once started, launches one training run for this alarm.
+    # Torque off its speed-torque curve is a sensor fault: named, and never a reason to retrain.
+    [fault] = current_storage().sensor_faults().read()
+    assert alarm.description.startswith(f"sensor fault: {fault.described()}")
+    assert fault.sensor == "Torque [Nm] or Rotational speed [rpm]" and fault.is_open
+    assert alarm.metadata["retrain"].value is False
+    assert alarm.metadata["response"].value.startswith("fix the sensor")
+    assert alarm.metadata["open_sensor_faults"].value == [fault.described()]
+    # The stopped retrain sensor, once started, reads the policy: drift alone never retrains.
     request, cursor = _sensor_tick(instance, None)
-    assert isinstance(request, dg.RunRequest)
-    assert request.tags["mlops_demo/retrain_because"] == DRIFT_CHECK
-    assert isinstance(_sensor_tick(instance, cursor)[0], dg.SkipReason)
+    assert isinstance(request, dg.SkipReason)
     table = {
         (r.data["test"], r.data["feature"]): r.data for r in alarm.metadata["tests"].value.records
     }
@@ -169,7 +174,28 @@ def test_drift_and_realized_performance_as_the_torque_sensor_drifts(
     chance = check.metadata["chance_of_a_batch_this_poor"].value
     assert chance < check.metadata["warns_below"].value == 0.01
     assert check.metadata["last_batch_recall"].value < check.metadata["expected_recall"].value
-    assert "Retrain (job train_ml_model)" in check.description
+    # A decay while the fault is open: fix the sensor first, and no retrain.
+    assert check.description.endswith(f"Fix the sensor first; no retrain ({fault.described()})")
+    assert check.metadata["retrain"].value is False
+    request, cursor = _sensor_tick(instance, cursor)
+    assert "the policy says: fix the sensor first" in request.skip_message
+
+    # Training leaves the readings the fault touched out; they stay stored.
+    joined = metadata(materialize(instance, "joined_cleaned_readings_and_statuses"),
+                      "joined_cleaned_readings_and_statuses")  # fmt: skip
+    assert joined["num_left_out_sensor_faults"] == 3000 - fault.since_udi + 1
+    assert joined["num_readings"] == 3000
+
+    # A person clears the fault: the next evaluation of the same decay says retrain, and the
+    # sensor launches train_ml_model with the finding in its tags.
+    [ended] = current_storage().sensor_faults().clear(None, 3001)
+    assert ended.ended_by == "cleared by a person"
+    _, check = _performance(instance)
+    assert not check.passed and check.metadata["retrain"].value is True
+    assert "Retrain (job train_ml_model) on the newest labels" in check.description
+    request, _ = _sensor_tick(instance, cursor)
+    assert request.tags["mlops_demo/retrain_because"] == REALIZED_F1_CHECK
+    assert request.tags["mlops_demo/finding"].startswith("newest batch of ")
     request, _ = _sensor_tick(instance, cursor)
     assert request.tags["mlops_demo/retrain_because"] == REALIZED_F1_CHECK
 

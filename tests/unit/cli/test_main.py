@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from helpers.cli_runner import run_cli
 
-SUBCOMMANDS = ("walkthrough", "dev", "deploy-local", "reset", "ensure-broker", "publish")
+SUBCOMMANDS = (
+    "walkthrough", "dev", "deploy-local", "reset", "ensure-broker", "publish", "sensor-faults"
+)  # fmt: skip
 
 
 def test_the_console_script_and_python_m_list_the_same_subcommands():
