@@ -23,9 +23,10 @@ chance.
 Then the same batches under two changes:
 - a heat wave (air and process read 5 K higher; the statuses are the unchanged plant's): the
   model's inputs are the limits' margins, which the shift leaves alone, so the estimate holds;
-- a plant change the readings cannot show (the overstrain limit 20 % below the documented one:
-  the same readings, more failures): every label-free estimate must miss it, and the decay
-  check (`core/monitoring/performance.py`), which reads the statuses, catches it.
+- a plant change the readings cannot show (`weaker-tools` of `core/plant/scenarios.py`: the
+  overstrain limit 20 % below the documented one; the same readings, more failures): every
+  label-free estimate must miss it, and the decay check (`core/monitoring/performance.py`),
+  which reads the statuses, catches it.
 """
 
 import argparse
@@ -40,7 +41,7 @@ import pandas as pd
 from _common import REFERENCE_CSV
 from pandas.errors import Pandas4Warning
 
-from mlops_demo.core.messages.records import FAILURE_TYPE, TOOL_WEAR, TORQUE, TYPE, UDI
+from mlops_demo.core.messages.records import FAILURE_TYPE, UDI
 from mlops_demo.core.model import pipeline, scoring
 from mlops_demo.core.model.evaluation import f1_of_counts
 from mlops_demo.core.model.features import FEATURE_COLUMNS, LABEL_COLUMN
@@ -52,25 +53,15 @@ from mlops_demo.core.monitoring.performance import (
     expected_of,
     realized_performance,
 )
-from mlops_demo.core.plant.physics import OVERSTRAIN_LIMIT_MIN_NM
-from mlops_demo.core.plant.scenarios import FAULTS
+from mlops_demo.core.plant.scenarios import FAULTS, PLANT_CHANGES
 from mlops_demo.core.plant.simulator import simulate
 from mlops_demo.core.storage.predictions import MODEL
 from mlops_demo.defs.monitoring.settings import MonitoringSettings
 
 TRAIN, REFERENCE, BATCH, BATCHES = 4000, 2000, 500, 100
 GOALS = {"interval holds the count": (0.85, 0.95), "median |F1 error|": 0.05}
-PLANT_CHANGE_LIMIT_SHARE = 0.8
 # The decay check as the code location runs it; what it expects is the reference period's rates.
 DECAY = MonitoringSettings()
-
-
-def _lower_overstrain_limit(batch: pd.DataFrame) -> pd.DataFrame:
-    """The plant change: machines overstrain at 80 % of the documented limit. The readings are
-    the same; only the statuses change."""
-    limit = batch[TYPE].map(OVERSTRAIN_LIMIT_MIN_NM) * PLANT_CHANGE_LIMIT_SHARE
-    strained = batch[TORQUE] * batch[TOOL_WEAR] > limit
-    return batch.assign(**{LABEL_COLUMN: (batch[LABEL_COLUMN].astype(bool) | strained).astype(int)})
 
 
 def _batches(source: str, data: pd.DataFrame) -> list[pd.DataFrame]:
@@ -179,7 +170,7 @@ def run(source: str, data: pd.DataFrame) -> None:
     batches = _batches(source, data)
     clean = [_scored(model, b) for b in batches]
     heat = [_scored(model, FAULTS["heat wave +5 K"].apply(b)) for b in batches]
-    changed = [_scored(model, _lower_overstrain_limit(b)) for b in batches]
+    changed = [_scored(model, PLANT_CHANGES["weaker-tools"].apply(b)) for b in batches]
     print(f"\n{source}: trained on {TRAIN:,}, CBPE reference {REFERENCE:,}, {BATCHES} batches of "
           f"{BATCH} ({time.perf_counter() - started:.0f} s to train and score)")  # fmt: skip
     print(HEADER)

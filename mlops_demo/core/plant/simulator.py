@@ -42,6 +42,7 @@ from mlops_demo.core.plant.physics import (
     SPEED_TORQUE_EXPONENT,
     TOOL_REPLACEMENT_WINDOW_MIN,
 )
+from mlops_demo.core.plant.scenarios import PLANT_CHANGES
 
 DEFAULT_SEED = 42
 _BLOCK = 1024
@@ -187,8 +188,10 @@ def _failure_type(
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named way the readings drift: it changes what the sensors report, never what happened,
-    so the statuses (and failure types) stay those of the unchanged plant."""
+    """A named way the published records differ from the plain simulator's: a sensor that drifts
+    changes what the readings report, never what happened (the statuses stay the plant's); a
+    change of the plant changes what happened, never the readings (`scenarios.PLANT_CHANGES`).
+    Publish both streams with the same scenario."""
 
     name: str
     description: str
@@ -210,6 +213,10 @@ SCENARIOS = {
             f"the torque sensors read {1 - TORQUE_SENSOR_FACTOR:.0%} low; machines fail as "
             "their real torque dictates",
             _torque_sensor_drift,
+        ),
+        *(
+            Scenario(change.name, change.description, change.relabel)
+            for change in PLANT_CHANGES.values()
         ),
     )
 }
