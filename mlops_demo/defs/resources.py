@@ -46,7 +46,7 @@ from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
 from mlops_demo.defs.monitoring.settings import MonitoringSettings
-from mlops_demo.defs.training.settings import GateSettings
+from mlops_demo.defs.training.settings import GateSettings, TrainingSettings
 
 if TYPE_CHECKING:
     from mlops_demo.core.monitoring.faults import FaultLog
@@ -200,6 +200,7 @@ class CodeLocationSettings(pydantic.BaseModel):
 
 STAGE_SETTINGS = {
     "ingestion_settings": IngestionSettings,
+    "training_settings": TrainingSettings,
     "gate_settings": GateSettings,
     "inference_settings": InferenceSettings,
     "monitoring_settings": MonitoringSettings,

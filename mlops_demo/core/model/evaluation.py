@@ -171,18 +171,21 @@ def forward_chained(
     batch: int = 500,
     progress: Callable[[str], object] = lambda line: None,
     trained: tuple[int, object] | None = None,
+    window: int | None = None,
 ) -> dict:
     """Train a fresh `build()` (any estimator taking the reading columns) and test it fold by
     fold, saying each fold's F1 to `progress`. Returns per-fold and pooled scores, the pooled
     F1's interval, the rules' scores on the same rows, calibration, recall per failure type,
     how often the named mode was right, and the scores at the crew's capacity. A fold whose
-    training rows lack failures or healthy machines is left out, and counted.
+    training rows lack failures or healthy machines is left out, and counted. With a `window`,
+    each fold trains on only the newest `window` rows before its block.
 
     `trained` is (rows, model): a model `build()` already fitted on the oldest `rows` rows. A
     fold training on exactly those rows tests it instead of fitting the same model again (a
     seeded `build()` fits the same model from the same rows)."""
     tested, fold_results, skipped = [], [], 0
     for train, test in _folds(joined, folds):
+        train = train.tail(window) if window else train
         failures = int(train[LABEL_COLUMN].sum())
         if failures == 0 or failures == len(train):
             skipped += 1

@@ -26,7 +26,7 @@ from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
-from mlops_demo.defs.training.settings import GateSettings
+from mlops_demo.defs.training.settings import GateSettings, TrainingSettings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,14 +39,19 @@ GROUP = "model_training"
     kinds={"pandas"},
     deps=["historic_readings", "historic_daily_statuses"],
 )
-def joined_cleaned_readings_and_statuses(storage: StorageResource) -> dg.Output:
-    """Readings joined with their daily status on UDI; readings without a status yet wait, and
-    readings a sensor fault touched are left out (the drift check's fault log)."""
+def joined_cleaned_readings_and_statuses(
+    storage: StorageResource, training_settings: TrainingSettings
+) -> dg.Output:
+    """The newest MLOPS_TRAINING_WINDOW readings joined with their daily status on UDI; readings
+    without a status yet wait, and readings a sensor fault touched are left out (the drift
+    check's fault log). Only the window is read, however long the history."""
     from mlops_demo.core.model import features, training
     from mlops_demo.core.monitoring.faults import touched
 
-    readings = storage.store(READINGS).read_frame(READING_FIELDS)
-    statuses = storage.store(STATUSES).read_frame(STATUS_FIELDS)
+    window = training_settings.training_window or None
+    statuses = storage.store(STATUSES).read_range(STATUS_FIELDS, newest=window)
+    first, last = (int(statuses[UDI].min()), int(statuses[UDI].max())) if len(statuses) else (0, -1)
+    readings = storage.store(READINGS).read_range(READING_FIELDS, first_udi=first, last_udi=last)
     joined = training.join_on_udi(readings, statuses)
     # Readings a sensor fault touched stay stored; a model must not learn them.
     faulty = touched(storage.sensor_faults().read(), joined[UDI].to_numpy())
@@ -57,6 +62,7 @@ def joined_cleaned_readings_and_statuses(storage: StorageResource) -> dg.Output:
             "num_matches": len(joined),
             "num_readings": len(readings),
             "num_statuses": len(statuses),
+            "training_window": window or "every labelled reading",
             "num_failures": int(joined[features.LABEL_COLUMN].sum()),
             "num_left_out_sensor_faults": int(faulty.sum()),
         },

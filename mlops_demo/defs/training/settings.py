@@ -1,5 +1,6 @@
-"""The gate's thresholds: the F1 floor of a new model, the margin over the champion, and the
-evidence a promotion needs. Training, the candidates step and monitoring's live gate read them."""
+"""Training's window, and the gate's thresholds: the F1 floor of a new model, the margin over the
+champion, and the evidence a promotion needs. Training, the candidates step and monitoring's
+live gate read them."""
 
 import dagster as dg
 from pydantic import Field
@@ -21,4 +22,15 @@ class GateSettings(dg.ConfigurableResource):
         default=10,
         ge=1,
         description="labelled failures the gate's window must hold before it promotes a model",
+    )
+
+
+class TrainingSettings(dg.ConfigurableResource):
+    """What a model learns from."""
+
+    training_window: int = Field(
+        default=20_000,
+        ge=0,
+        description="the newest labelled readings a model trains and is tested on (0: every "
+        "one); a run's cost follows it, not the history (docs/lifecycle.md measures it)",
     )

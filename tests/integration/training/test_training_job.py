@@ -90,3 +90,20 @@ def test_joined_asset_materializes_alone_after_ingestion(env, instance, broker_u
     ingest(instance, broker_url, queues, readings=records, statuses=records[:250])
     result = materialize(instance, "joined_cleaned_readings_and_statuses")
     assert metadata(result, "joined_cleaned_readings_and_statuses")["num_matches"] == 250
+
+
+def test_a_model_learns_from_the_newest_labelled_readings_of_its_window(
+    env, instance, broker_url, queues, monkeypatch
+):
+    records = simulate(1000)
+    ingest(instance, broker_url, queues, readings=records, statuses=records[:800])
+    monkeypatch.setenv("MLOPS_TRAINING_WINDOW", "300")
+    result = run_job(instance, "train_ml_model", run_config=train_config(forward_chained_folds=0))
+    joined = metadata(result, "joined_cleaned_readings_and_statuses")
+    assert (joined["num_matches"], joined["num_statuses"], joined["training_window"]) == (
+        300, 300, 300
+    )  # fmt: skip
+    # The window's oldest 70 % train, its newest 30 % test: UDI 501-710 and 711-800.
+    [entry] = current_storage().registry().entries()
+    assert entry.trained_through_udi == 710
+    assert metadata(result, "test_data")["num_rows"] == 90

@@ -14,7 +14,7 @@ from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.io_manager import SafeIOManager
 from mlops_demo.defs.monitoring.settings import MonitoringSettings
 from mlops_demo.defs.resources import RabbitMQResource, StorageResource
-from mlops_demo.defs.training.settings import GateSettings
+from mlops_demo.defs.training.settings import GateSettings, TrainingSettings
 from mlops_demo.devserver.dagster_dev import LOCATION
 
 INGESTION_ASSETS = {
@@ -196,6 +196,7 @@ def test_resources_are_the_broker_the_storage_each_stages_settings_and_the_safe_
         "rabbitmq": RabbitMQResource,
         "storage": StorageResource,
         "ingestion_settings": IngestionSettings,
+        "training_settings": TrainingSettings,
         "gate_settings": GateSettings,
         "inference_settings": InferenceSettings,
         "monitoring_settings": MonitoringSettings,

@@ -112,6 +112,7 @@ def test_urls_are_bound_as_env_vars_and_everything_else_as_values():
         "rabbitmq",
         "storage",
         "ingestion_settings",
+        "training_settings",
         "gate_settings",
         "inference_settings",
         "monitoring_settings",
