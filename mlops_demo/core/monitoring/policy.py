@@ -39,9 +39,10 @@ CHANGED = Response(
 NOTHING = Response("no change", "none", "the readings resemble the training readings")
 DECAY = Response(
     "realized F1 decays and no sensor fault is open: the plant itself changed",
-    "retrain (job train_ml_model) on the newest labels; the gate judges the new model, and the "
-    "shadow confirms it live",
-    "the labels since the change hold what the model no longer knows",
+    "retrain (job train_ml_model) on the labels since the decayed batch began; the gate judges "
+    "the new model on readings since then, and the shadow confirms it live",
+    "the labels since the change hold what the model no longer knows, and older ones would "
+    "outvote them",
     retrain=True,
 )
 DECAY_DURING_FAULT = Response(

@@ -12,6 +12,7 @@ from mlops_demo.core.messages.streams import READINGS, STATUSES
 from mlops_demo.core.registry.card import named_mode_sentence, recall_by_type_markdown
 from mlops_demo.core.registry.entries import NOT_ENOUGH_EVIDENCE, TRAINED, ModelEntry
 from mlops_demo.core.registry.model_registry import ModelRegistry
+from mlops_demo.core.storage.predictions import MODEL
 from mlops_demo.defs.automation import AFTER_EVERY_UPDATE
 from mlops_demo.defs.metadata import NAN, picture_metadata, plotted_number, table_cell
 from mlops_demo.defs.monitoring.checks import (
@@ -180,10 +181,27 @@ def deployed_model_performance(
             ),
         },
         check_results=[
-            realized_f1_holds(current, expected, monitoring_settings, _open_faults(storage)),
+            realized_f1_holds(
+                current,
+                expected,
+                monitoring_settings,
+                _open_faults(storage),
+                _first_udi_of_last_batch(log, current),
+            ),
             _statuses_keep_arriving(context, storage, monitoring_settings),
         ],
     )
+
+
+def _first_udi_of_last_batch(
+    log: "pd.DataFrame", performance: "ModelPerformance | None"
+) -> int | None:
+    """Where the newest labelled batch began: a decay there is where the plant changed."""
+    if performance is None or performance.last_batch_predicted_at is None:
+        return None
+    batch = log[(log[MODEL] == performance.model)
+                & (log["predicted_at"] == performance.last_batch_predicted_at)]  # fmt: skip
+    return int(batch[UDI].min()) if len(batch) else None
 
 
 def _open_faults(storage: StorageResource) -> list[str]:

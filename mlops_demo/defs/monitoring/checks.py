@@ -33,9 +33,11 @@ def realized_f1_holds(
     expected: "Expected",
     settings: MonitoringSettings,
     open_faults: list[str],
+    last_batch_first_udi: int | None,
 ) -> dg.AssetCheckResult:
     """The newest labelled batch against what the model is expected to do, and what the loop
-    does about it: a decay retrains, unless a sensor fault is open (`open_faults`, described)."""
+    does about it: a decay retrains on the labels from the decayed batch's first reading on
+    (`last_batch_first_udi`), unless a sensor fault is open (`open_faults`, described)."""
     from mlops_demo.core.monitoring import policy
     from mlops_demo.core.monitoring.performance import decay_verdict
 
@@ -60,6 +62,7 @@ def realized_f1_holds(
             **policy.metadata(response),
             "policy": dg.MetadataValue.md(policy.as_markdown()),
             "open_sensor_faults": dg.MetadataValue.json(open_faults),
+            "last_batch_first_udi": last_batch_first_udi if last_batch_first_udi else 0,
             "realized_f1": plotted_number(performance.cumulative.f1) if performance else NAN,
             "last_batch_recall": plotted_number(batch.recall if batch else None),
             "last_batch_precision": plotted_number(batch.precision if batch else None),

@@ -26,6 +26,7 @@ from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
 from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
+from mlops_demo.defs.training.sensors import LEARN_SINCE_TAG
 from mlops_demo.defs.training.settings import GateSettings, TrainingSettings
 
 if TYPE_CHECKING:
@@ -40,16 +41,19 @@ GROUP = "model_training"
     deps=["historic_readings", "historic_daily_statuses"],
 )
 def joined_cleaned_readings_and_statuses(
-    storage: StorageResource, training_settings: TrainingSettings
+    context: dg.AssetExecutionContext, storage: StorageResource, training_settings: TrainingSettings
 ) -> dg.Output:
     """The newest MLOPS_TRAINING_WINDOW readings joined with their daily status on UDI; readings
     without a status yet wait, and readings a sensor fault touched are left out (the drift
-    check's fault log). Only the window is read, however long the history."""
+    check's fault log). Only the window is read, however long the history. A run tagged
+    mlops_demo/learn_since_udi (a retrain for a decay: the plant changed) learns only from that
+    reading on."""
     from mlops_demo.core.model import features, training
     from mlops_demo.core.monitoring.faults import touched
 
     window = training_settings.training_window or None
-    statuses = storage.store(STATUSES).read_range(STATUS_FIELDS, newest=window)
+    since = _learn_since(context)
+    statuses = storage.store(STATUSES).read_range(STATUS_FIELDS, first_udi=since, newest=window)
     first, last = (int(statuses[UDI].min()), int(statuses[UDI].max())) if len(statuses) else (0, -1)
     readings = storage.store(READINGS).read_range(READING_FIELDS, first_udi=first, last_udi=last)
     joined = training.join_on_udi(readings, statuses)
@@ -63,10 +67,20 @@ def joined_cleaned_readings_and_statuses(
             "num_readings": len(readings),
             "num_statuses": len(statuses),
             "training_window": window or "every labelled reading",
+            "learning_since_udi": since or 0,
             "num_failures": int(joined[features.LABEL_COLUMN].sum()),
             "num_left_out_sensor_faults": int(faulty.sum()),
         },
     )
+
+
+def _learn_since(context: dg.AssetExecutionContext) -> int | None:
+    raw = context.run.tags.get(LEARN_SINCE_TAG)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise dg.Failure(f"the run tag {LEARN_SINCE_TAG} must be a UDI, got {raw!r}")
+    return int(raw)
 
 
 class SplitConfig(dg.Config):

@@ -14,6 +14,9 @@ REALIZED_F1_HOLDS = dg.AssetCheckKey(
 )
 # The run's tags carry the finding; a tag is no place for a paragraph.
 FINDING_TAG_CHARS = 500
+# A retrain for a decay learns only from the labels since the decayed batch began: older ones
+# hold the plant as it was, and would outvote the new.
+LEARN_SINCE_TAG = "mlops_demo/learn_since_udi"
 
 
 def _retrain_on_drift_or_decay(context: dg.SensorEvaluationContext):
@@ -38,10 +41,12 @@ def _retrain_on_drift_or_decay(context: dg.SensorEvaluationContext):
     if in_flight:
         return dg.SkipReason("the realized-F1 check failed, but train_ml_model runs already")
     context.log.info(f"{REALIZED_F1_HOLDS.name} failed: requesting train_ml_model")
+    since = evaluation.metadata.get("last_batch_first_udi")
     return dg.RunRequest(
         tags={
             "mlops_demo/retrain_because": REALIZED_F1_HOLDS.name,
             "mlops_demo/finding": (evaluation.description or "")[:FINDING_TAG_CHARS],
+            **({LEARN_SINCE_TAG: str(since.value)} if since and since.value else {}),
         }
     )
 
