@@ -17,6 +17,7 @@ from mlops_demo.defs import automation
 from mlops_demo.defs.deployment import assets as deployment
 from mlops_demo.defs.deployment import checks as deployment_checks
 from mlops_demo.defs.deployment import jobs as deployment_jobs
+from mlops_demo.defs.deployment import sensors as deployment_sensors
 from mlops_demo.defs.housekeeping import jobs as housekeeping
 from mlops_demo.defs.inference import assets as inference
 from mlops_demo.defs.ingestion import assets as ingestion
@@ -69,6 +70,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
             sensors=[
                 automation.default_automation_condition_sensor(interval),
                 training_sensors.retrain_on_drift_or_decay_sensor(interval),
+                deployment_sensors.deploy_promoted_model_sensor(interval),
             ],
             resources=resources_from_env(environ),
             # One process per step costs seconds each on two cores; MLOPS_EXECUTOR=multiprocess

@@ -81,3 +81,13 @@ def default_automation_condition_sensor(interval_seconds: int) -> dg.SensorDefin
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=daemon_interval(interval_seconds),
     )
+
+
+# An automatic action's run names the finding that caused it, readable in the UI; a tag is no
+# place for a paragraph.
+FINDING_TAG = "mlops_demo/finding"
+FINDING_TAG_CHARS = 500
+
+
+def finding_tag(finding: str) -> dict[str, str]:
+    return {FINDING_TAG: finding[:FINDING_TAG_CHARS]}

@@ -41,6 +41,7 @@ from mlops_demo.core.storage.landing import LandingArea
 from mlops_demo.core.storage.predictions import PredictionLog
 from mlops_demo.core.storage.protocol import Store
 from mlops_demo.core.transport import broker
+from mlops_demo.defs.deployment.settings import DeploymentSettings
 from mlops_demo.defs.housekeeping.settings import HousekeepingSettings
 from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
@@ -202,6 +203,7 @@ STAGE_SETTINGS = {
     "ingestion_settings": IngestionSettings,
     "training_settings": TrainingSettings,
     "gate_settings": GateSettings,
+    "deployment_settings": DeploymentSettings,
     "inference_settings": InferenceSettings,
     "monitoring_settings": MonitoringSettings,
     "housekeeping_settings": HousekeepingSettings,

@@ -21,6 +21,7 @@ RUNNING_AUTOMATION = (
     "default_automation_condition_sensor",
     "min_number_of_machine_statuses_sensor",
     "min_number_of_readings_sensor",
+    "deploy_promoted_model_sensor",
     "clean_up_dagster_history_schedule",
 )
 STOPPED_AUTOMATION = ("retrain_on_drift_or_decay_sensor", "train_ml_model_schedule")

@@ -87,3 +87,4 @@ class Deployment:
     previous: str | None
     forced: bool
     rollback: bool
+    automatic: bool = False  # by the gate's promotion (MLOPS_AUTO_DEPLOY), not by a person

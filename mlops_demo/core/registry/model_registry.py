@@ -218,9 +218,12 @@ class ModelRegistry:
             self._write(models, history)
         return self.statuses()[name]
 
-    def deploy(self, requested: str, force: bool = False) -> tuple[ModelEntry, Deployment]:
+    def deploy(
+        self, requested: str, force: bool = False, automatic: bool = False
+    ) -> tuple[ModelEntry, Deployment]:
         """Make a candidate (or with force, any registered model) the champion, after its file
-        matched its SHA-256; `previous` rolls back to the model deployed before the current one."""
+        matched its SHA-256; `previous` rolls back to the model deployed before the current one.
+        `automatic` records that the gate's promotion deployed it, not a person."""
         with self.storage.locked():
             models, history = self._read()
             stack = _deployed_stack(history)
@@ -242,6 +245,7 @@ class ModelRegistry:
                 previous=stack[-1] if stack else None,
                 forced=force and status in (TRAINED, REJECTED),
                 rollback=rollback,
+                automatic=automatic,
             )
             self._write(models, [*history, deployment])
         return entry, deployment

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from mlops_demo.core.registry.entries import PREVIOUS, ModelEntry, RegistryError
 from mlops_demo.defs.automation import AFTER_PASSING_CHECKS
+from mlops_demo.defs.deployment.sensors import AUTOMATIC_TAG
 from mlops_demo.defs.housekeeping.settings import HousekeepingSettings
 from mlops_demo.defs.metadata import picture_metadata
 from mlops_demo.defs.resources import StorageResource
@@ -100,12 +101,18 @@ class DeployedModelConfig(dg.Config):
 
 
 @dg.asset(group_name=GROUP, kinds={"scikitlearn"}, deps=[production_model_candidates])
-def deployed_model(config: DeployedModelConfig, storage: StorageResource) -> dg.Output[ModelEntry]:
+def deployed_model(
+    context: dg.AssetExecutionContext, config: DeployedModelConfig, storage: StorageResource
+) -> dg.Output[ModelEntry]:
     """The model that scores new readings: a candidate chosen in the Launchpad (`force: true` for
-    any other registered model, `model_name: previous` to roll back), its file checked against
-    the registry's SHA-256. Every deployment is recorded in the registry's history."""
+    any other registered model, `model_name: previous` to roll back), or promoted by the gate
+    and deployed by deploy_promoted_model_sensor, its file checked against the registry's
+    SHA-256. Every deployment is recorded in the registry's history."""
+    automatic = AUTOMATIC_TAG in context.run.tags
     try:
-        entry, deployment = storage.registry().deploy(config.model_name, force=config.force)
+        entry, deployment = storage.registry().deploy(
+            config.model_name, force=config.force, automatic=automatic
+        )
     except RegistryError as exc:
         raise dg.Failure(description=str(exc)) from None
     return dg.Output(
@@ -116,6 +123,7 @@ def deployed_model(config: DeployedModelConfig, storage: StorageResource) -> dg.
             "previous_model": deployment.previous or "none",
             "forced": deployment.forced,
             "rollback": deployment.rollback,
+            "automatic": deployment.automatic,
             **{name: float(value) for name, value in entry.metrics.items()},
         },
     )

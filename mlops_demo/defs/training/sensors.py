@@ -7,13 +7,11 @@ import json
 
 import dagster as dg
 
-from mlops_demo.defs.automation import IN_FLIGHT, daemon_interval
+from mlops_demo.defs.automation import IN_FLIGHT, daemon_interval, finding_tag
 
 REALIZED_F1_HOLDS = dg.AssetCheckKey(
     dg.AssetKey("deployed_model_performance"), "deployed_model_performance_realized_f1_holds"
 )
-# The run's tags carry the finding; a tag is no place for a paragraph.
-FINDING_TAG_CHARS = 500
 # A retrain for a decay learns only from the labels since the decayed batch began: older ones
 # hold the plant as it was, and would outvote the new.
 LEARN_SINCE_TAG = "mlops_demo/learn_since_udi"
@@ -45,7 +43,7 @@ def _retrain_on_drift_or_decay(context: dg.SensorEvaluationContext):
     return dg.RunRequest(
         tags={
             "mlops_demo/retrain_because": REALIZED_F1_HOLDS.name,
-            "mlops_demo/finding": (evaluation.description or "")[:FINDING_TAG_CHARS],
+            **finding_tag(evaluation.description or ""),
             **({LEARN_SINCE_TAG: str(since.value)} if since and since.value else {}),
         }
     )

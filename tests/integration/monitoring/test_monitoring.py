@@ -22,12 +22,14 @@ from mlops_demo.core.monitoring.performance import confusion
 from mlops_demo.core.plant.scenarios import PLANT_CHANGES
 from mlops_demo.core.plant.simulator import iter_scenario, simulate
 from mlops_demo.definitions import defs
+from mlops_demo.defs.deployment.settings import DeploymentSettings
 
 pytestmark = pytest.mark.broker
 PERFORMANCE = dg.AssetKey("deployed_model_performance")
 DRIFT_CHECK = "cleaned_readings_resemble_training_data"
 REALIZED_F1_CHECK = "deployed_model_performance_realized_f1_holds"
 RETRAIN_SENSOR = next(s for s in defs.sensors if s.name == "retrain_on_drift_or_decay_sensor")
+DEPLOY_SENSOR = next(s for s in defs.sensors if s.name == "deploy_promoted_model_sensor")
 
 
 @pytest.fixture
@@ -66,6 +68,12 @@ def _sensor_tick(instance, cursor: str | None):
     with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
         result = RETRAIN_SENSOR(context)
         return result, context.cursor
+
+
+def _deploy_tick(instance, cursor: str | None, auto_deploy: str):
+    settings = {"deployment_settings": DeploymentSettings(auto_deploy=auto_deploy)}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=settings) as context:
+        return DEPLOY_SENSOR(context), context.cursor
 
 
 def _deploy(instance, env) -> str:
@@ -215,6 +223,9 @@ def test_after_a_plant_change_the_retrain_learns_from_the_labels_since_and_earns
     records = changed.to_dict("records")
     ingest(instance, broker_url, queues, readings=records[:2000], statuses=records[:1500])
     old = _deploy(instance, env)
+    # Continuous training deploys only a promotion: a first model has no champion to beat.
+    first, cursor = _deploy_tick(instance, None, "promoted")
+    assert "was not promoted: no model is deployed yet" in first.skip_message
     materialize(instance, "devices_at_risk")
     ingest(instance, broker_url, queues, statuses=records[1500:2000])
     _, check = _performance(instance)
@@ -236,6 +247,21 @@ def test_after_a_plant_change_the_retrain_learns_from_the_labels_since_and_earns
     assert candidates["gate"].startswith("promote") and "on UDI 7551-8000" in candidates["gate"]
     [row] = [r.data for r in candidates["candidates"].records if r.data["model_name"] == new]
     assert row["window_f1"] > row["champion_window_f1"] + 0.2
+
+    # With MLOPS_AUTO_DEPLOY=promoted the promotion is deployed, recorded as automatic, and
+    # scored in the same run; it rolls back like any other. Off, a person deploys.
+    off, _ = _deploy_tick(instance, cursor, "off")
+    assert off.skip_message.startswith("MLOPS_AUTO_DEPLOY is off")
+    request, _ = _deploy_tick(instance, cursor, "promoted")
+    assert request.tags["mlops_demo/finding"].startswith("promote: beats the champion")
+    deployed = run_job(instance, "deploy_model", run_config=request.run_config, tags=request.tags)
+    assert metadata(deployed, "deployed_model")["automatic"] is True
+    events = deployed.get_asset_materialization_events()
+    assert {e.asset_key.to_user_string() for e in events} >= {"deployed_model", "devices_at_risk"}
+    [*_, automatic] = current_storage().registry().history()
+    assert (automatic.model, automatic.automatic, automatic.previous) == (new, True, old)
+    rolled_back = run_job(instance, "deploy_model", run_config=deploy_config("previous"))
+    assert metadata(rolled_back, "deployed_model")["model_name"] == old
 
 
 def test_statuses_for_scored_readings_materialize_the_performance_by_itself(

@@ -8,6 +8,7 @@ import yaml
 
 from mlops_demo.core.common.locations import REPO_ROOT
 from mlops_demo.definitions import defs
+from mlops_demo.defs.deployment.settings import DeploymentSettings
 from mlops_demo.defs.housekeeping.settings import HousekeepingSettings
 from mlops_demo.defs.inference.settings import InferenceSettings
 from mlops_demo.defs.ingestion.settings import IngestionSettings
@@ -127,11 +128,14 @@ def test_sensor_names_and_which_run_by_default():
         "default_automation_condition_sensor": dg.DefaultSensorStatus.RUNNING,
         # Closing the loop is a choice the user makes, like the schedule.
         "retrain_on_drift_or_decay_sensor": dg.DefaultSensorStatus.STOPPED,
+        # Running, and idle until MLOPS_AUTO_DEPLOY=promoted: one switch, not two.
+        "deploy_promoted_model_sensor": dg.DefaultSensorStatus.RUNNING,
     }
     for name in sensors:
         # Ticks every 5 s: see sensors.daemon_interval for why the minimum says 4.
         assert sensors[name].minimum_interval_seconds == 4
     assert sensors["retrain_on_drift_or_decay_sensor"].job_name == "train_ml_model"
+    assert sensors["deploy_promoted_model_sensor"].job_name == "deploy_model"
 
 
 def test_every_asset_declares_its_kinds():
@@ -198,6 +202,7 @@ def test_resources_are_the_broker_the_storage_each_stages_settings_and_the_safe_
         "ingestion_settings": IngestionSettings,
         "training_settings": TrainingSettings,
         "gate_settings": GateSettings,
+        "deployment_settings": DeploymentSettings,
         "inference_settings": InferenceSettings,
         "monitoring_settings": MonitoringSettings,
         "housekeeping_settings": HousekeepingSettings,

@@ -104,6 +104,7 @@ def test_urls_are_bound_as_env_vars_and_everything_else_as_values():
         "MLOPS_STORE_URL": "postgresql://u:hunter2@db/x",
         "MLOPS_EXECUTOR": "in_process",
         "MLOPS_QUEUE_TYPE": "quorum",
+        "MLOPS_AUTO_DEPLOY": "promoted",
         "MLOPS_DATA_DIR": "/srv",
         "MLOPS_STORE_SCHEMA": "s",
     }
@@ -114,6 +115,7 @@ def test_urls_are_bound_as_env_vars_and_everything_else_as_values():
         "ingestion_settings",
         "training_settings",
         "gate_settings",
+        "deployment_settings",
         "inference_settings",
         "monitoring_settings",
         "housekeeping_settings",
