@@ -18,6 +18,7 @@ def summary(f1: float = 0.5) -> TrainingSummary:
         training_seconds=0.1,
         features=["Torque [Nm]"],
         trained_through_udi=70,
+        trained_from_udi=1,
         signature={"Torque [Nm]": {"kind": "number", "min": 3.0, "max": 77.0}},
         evaluation={},
         calibrated_on="the newest 18 training rows",

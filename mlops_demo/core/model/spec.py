@@ -39,6 +39,9 @@ class TrainingSummary:
     features: list[str]
     # The newest UDI the model trained on: a held-out window starts after it.
     trained_through_udi: int
+    # The oldest: a retrain never learns from before the champion's own start (after a change of
+    # the plant, that is the change).
+    trained_from_udi: int
     # Each feature's kind and the values it was trained on: numbers' range, categories' set.
     signature: dict[str, dict]
     # Forward-chained evaluation, calibration and the crew's operating point (core/evaluation).

@@ -79,6 +79,7 @@ def train(
         training_seconds=round(seconds, 3),
         features=list(FEATURE_COLUMNS),
         trained_through_udi=int(train_part[ID_COLUMN].max()),
+        trained_from_udi=int(train_part[ID_COLUMN].min()),
         signature=input_signature(train_part),
         evaluation={},
         calibrated_on=model.named_steps["classifier"].calibrated_on_,

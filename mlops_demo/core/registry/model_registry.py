@@ -43,7 +43,8 @@ from mlops_demo.core.registry.entries import (
 from mlops_demo.core.registry.signing import signature
 from mlops_demo.core.registry.storage import RegistryStorage
 
-REGISTRY_FORMAT = 4
+# 5: each entry says the oldest UDI its model trained on (trained_from_udi).
+REGISTRY_FORMAT = 5
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "joblib", "dagster")
 
 

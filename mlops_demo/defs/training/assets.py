@@ -47,12 +47,12 @@ def joined_cleaned_readings_and_statuses(
     without a status yet wait, and readings a sensor fault touched are left out (the drift
     check's fault log). Only the window is read, however long the history. A run tagged
     mlops_demo/learn_since_udi (a retrain for a decay: the plant changed) learns only from that
-    reading on."""
+    reading on, and no run learns from before the deployed model's own first reading."""
     from mlops_demo.core.model import features, training
     from mlops_demo.core.monitoring.faults import touched
 
     window = training_settings.training_window or None
-    since = _learn_since(context)
+    since = _learn_since(context, storage)
     statuses = storage.store(STATUSES).read_range(STATUS_FIELDS, first_udi=since, newest=window)
     first, last = (int(statuses[UDI].min()), int(statuses[UDI].max())) if len(statuses) else (0, -1)
     readings = storage.store(READINGS).read_range(READING_FIELDS, first_udi=first, last_udi=last)
@@ -74,13 +74,17 @@ def joined_cleaned_readings_and_statuses(
     )
 
 
-def _learn_since(context: dg.AssetExecutionContext) -> int | None:
+def _learn_since(context: dg.AssetExecutionContext, storage: StorageResource) -> int | None:
+    """The oldest UDI to learn from: the run's tag (a retrain for a decay), and never before the
+    champion's own start, so that every retrain after a change of the plant learns from the
+    change on, until the window passes it."""
     raw = context.run.tags.get(LEARN_SINCE_TAG)
-    if raw is None:
-        return None
-    if not raw.isdigit():
+    if raw is not None and not raw.isdigit():
         raise dg.Failure(f"the run tag {LEARN_SINCE_TAG} must be a UDI, got {raw!r}")
-    return int(raw)
+    champion = storage.registry().champion()
+    bounds = [int(raw)] if raw is not None else []
+    bounds += [champion.trained_from_udi] if champion else []
+    return max(bounds, default=None)
 
 
 class SplitConfig(dg.Config):

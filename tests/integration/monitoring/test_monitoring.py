@@ -260,6 +260,10 @@ def test_after_a_plant_change_the_retrain_learns_from_the_labels_since_and_earns
     assert {e.asset_key.to_user_string() for e in events} >= {"deployed_model", "devices_at_risk"}
     [*_, automatic] = current_storage().registry().history()
     assert (automatic.model, automatic.automatic, automatic.previous) == (new, True, old)
+    # A later retrain without the tag (the schedule's, a person's) learns from the change on too:
+    # never from before the champion's own start.
+    later = run_job(instance, "train_ml_model", run_config=train_config(forward_chained_folds=0))
+    assert metadata(later, "joined_cleaned_readings_and_statuses")["learning_since_udi"] == 6501
     rolled_back = run_job(instance, "deploy_model", run_config=deploy_config("previous"))
     assert metadata(rolled_back, "deployed_model")["model_name"] == old
 
