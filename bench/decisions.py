@@ -13,7 +13,8 @@
   with the sensor repaired, each judged with the fault log the ones before left
   (`core/monitoring/faults.py`). Prints the share of batches the check fails on at the onset,
   while the fault lasts, and after the repair, the share of runs whose repair batch ended the
-  fault, and the share of batches that noted a shift the model absorbs.
+  fault, the share of batches that noted a shift the model absorbs, and, beside the ongoing
+  share, how often the tests alone, without the log, fire on the later faulty batches.
 - **The gate.** Windows of 1,000 rows of out-of-sample verdicts on the reference data (the
   forward-chained folds' verdicts), drawn with replacement (the goals') and as contiguous runs:
   a champion and a challenger equal to it, 0.1 F1 worse, and 0.15 F1 better, made by dropping
@@ -150,9 +151,10 @@ STATE_SCENARIOS = ("clean", "heat wave +5 K", "process offset -3 K", "stuck air 
                    "torque x0.9", "torque x0.95")  # fmt: skip
 
 
-def _followed(data: pd.DataFrame, start: int, fault) -> list[faults.Followed]:
+def _followed(data: pd.DataFrame, start: int, fault) -> list[tuple[faults.Followed, bool]]:
     """FAULTY batches with the fault from the first reading on, then REPAIRED clean ones, each
-    judged with the fault log the batches before it left."""
+    judged with the fault log the batches before it left; and whether any test fired on the
+    batch by itself, without the log."""
     span = data.iloc[start : start + (FAULTY + REPAIRED) * BATCH]
     span = pd.concat([fault.apply(span.iloc[: FAULTY * BATCH]), span.iloc[FAULTY * BATCH :]])
     reference, before = data.iloc[start - REFERENCE_ROWS : start], data.iloc[start - 1 : start]
@@ -160,33 +162,37 @@ def _followed(data: pd.DataFrame, start: int, fault) -> list[faults.Followed]:
     for k in range(FAULTY + REPAIRED):
         batch = span.iloc[k * BATCH : (k + 1) * BATCH]
         findings = drift.assess(reference, before, batch, THRESHOLDS)
-        followed.append(faults.follow(log, findings, batch[UDI].to_numpy()))
-        log, before = list(followed[-1].log), batch.iloc[-1:]
+        followed.append((faults.follow(log, findings, batch[UDI].to_numpy()),
+                         any(f.drifted for f in findings)))  # fmt: skip
+        log, before = list(followed[-1][0].log), batch.iloc[-1:]
     return followed
 
 
 def fault_state_table(sources: dict[str, pd.DataFrame], runs: int) -> list[str]:
     print(f"\nSensor faults as states: {FAULTY} batches with the fault, then {REPAIRED} repaired;"
           "\nthe share of batches the check fails on (an open fault, or a change that is none):"
-          "\nthe first, the other faulty ones, the repaired ones, and every batch; ended: the"
+          "\nthe first, the other faulty ones, the repaired ones, and every batch; alone: the other"
+          "\nfaulty ones on which any test fires by itself, without the log; ended: the"
           "\nshare of runs whose first repaired batch ended the fault; noted: batches noting a"
           "\nshift the model absorbs. On clean and the heat wave, every failure is false"
           )  # fmt: skip
-    print(f"{'source':<10} {'scenario':<22} {'onset':>6} {'ongoing':>8} {'ended':>6} "
-          f"{'after':>6} {'every':>6} {'noted':>6}")  # fmt: skip
+    print(f"{'source':<10} {'scenario':<22} {'onset':>6} {'ongoing':>8} {'alone':>6} "
+          f"{'ended':>6} {'after':>6} {'every':>6} {'noted':>6}")  # fmt: skip
     missed = []
     for source, data in sources.items():
         span = (FAULTY + REPAIRED) * BATCH
         starts = np.linspace(REFERENCE_ROWS, len(data) - span, runs).astype(int)
         for name in STATE_SCENARIOS:
-            played = [_followed(data, int(start), FAULTS[name]) for start in starts]
+            judged = [_followed(data, int(start), FAULTS[name]) for start in starts]
+            played = [[followed for followed, _ in run] for run in judged]
+            alone = np.mean([[fired for _, fired in run[1:FAULTY]] for run in judged])
             fails = np.array([[bool(f.open or f.changes) for f in run] for run in played])
             noted = np.mean([[bool(f.absorbed) for f in run] for run in played])
             onset, ongoing = fails[:, 0].mean(), fails[:, 1:FAULTY].mean()
             ended = np.mean([bool(run[FAULTY].ended) for run in played])
             after, every = fails[:, FAULTY:].mean(), fails.mean()
-            print(f"{source:<10} {name:<22} {onset:>6.3f} {ongoing:>8.3f} {ended:>6.2f} "
-                  f"{after:>6.3f} {every:>6.3f} {noted:>6.2f}")  # fmt: skip
+            print(f"{source:<10} {name:<22} {onset:>6.3f} {ongoing:>8.3f} {alone:>6.3f} "
+                  f"{ended:>6.2f} {after:>6.3f} {every:>6.3f} {noted:>6.2f}")  # fmt: skip
             if name in ("clean", "heat wave +5 K") and fails.mean() > 0.01:
                 missed.append(f"faults {source} {name}: fails on {fails.mean():.3f}, goal <= 0.01")
             elif name not in ("clean", "heat wave +5 K") and ongoing < 0.95:
