@@ -102,8 +102,8 @@ def follow(log: Iterable[SensorFault], findings: list[Finding], udis: np.ndarray
     ended += _end_offsets(log, steps, udis)
     new_offsets, absorbed = _new_offsets(log, steps, udis)
     opened += new_offsets
-    log = [next((e for e in ended if e.since_udi == f.since_udi and e.sensor == f.sensor), f)
-           for f in log] + opened  # fmt: skip
+    ended_by_key = {_key(e): e for e in ended}
+    log = [ended_by_key.get(_key(f), f) for f in log] + opened
     off_curve = any(f.kind == OFF_CURVE and f.is_open for f in log)
     changes = tuple(
         f for f in findings
@@ -111,6 +111,11 @@ def follow(log: Iterable[SensorFault], findings: list[Finding], udis: np.ndarray
         and not (off_curve and f.feature in _OFF_CURVE_SHOWS_ON)
     )  # fmt: skip
     return Followed(tuple(log), tuple(opened), tuple(ended), tuple(absorbed), changes)
+
+
+def _key(fault: SensorFault) -> tuple[str, str, int]:
+    """What names one fault in the log: a stuck sensor and an offset on it are two."""
+    return fault.sensor, fault.kind, fault.since_udi
 
 
 def _end_offsets(log: list[SensorFault], steps: dict[str, Finding], udis: np.ndarray) -> list:
